@@ -1,0 +1,112 @@
+/**
+ * Value kinds of the settings table: each turns a CLI/env string into a value and checks a value that came
+ * from a config file. Both throw a plain message that the resolver prefixes with the setting's name.
+ */
+export interface Kind<T> {
+  /** Shown in --help and in type errors, e.g. "integer ≥ 1". */
+  readonly describe: string;
+  fromString(raw: string): T;
+  check(value: unknown): T;
+}
+
+export function int(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Kind<number> {
+  const describe =
+    min === Number.MIN_SAFE_INTEGER
+      ? 'an integer'
+      : max === Number.MAX_SAFE_INTEGER
+        ? `an integer ≥ ${min}`
+        : `an integer from ${min} to ${max}`;
+  const check = (value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`expected ${describe}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  return {
+    describe,
+    fromString: (raw) => check(/^[+-]?\d+$/.test(raw.trim()) ? Number(raw) : raw),
+    check,
+  };
+}
+
+export function float(min = 0): Kind<number> {
+  const describe = `a number ≥ ${min}`;
+  const check = (value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+      throw new Error(`expected ${describe}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  return { describe, fromString: (raw) => check(raw.trim() === '' ? raw : Number(raw)), check };
+}
+
+export const string: Kind<string> = {
+  describe: 'a string',
+  fromString: (raw) => raw,
+  check(value) {
+    if (typeof value !== 'string') throw new Error(`expected a string, got ${JSON.stringify(value)}`);
+    return value;
+  },
+};
+
+export const bool: Kind<boolean> = {
+  describe: 'true or false',
+  fromString(raw) {
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new Error(`expected true or false, got ${JSON.stringify(raw)}`);
+  },
+  check(value) {
+    if (typeof value !== 'boolean') throw new Error(`expected true or false, got ${JSON.stringify(value)}`);
+    return value;
+  },
+};
+
+export function choice<T extends string>(values: () => readonly T[]): Kind<T> {
+  const check = (value: unknown): T => {
+    const all = values();
+    if (typeof value !== 'string' || !all.includes(value as T)) {
+      throw new Error(`expected one of ${all.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    return value as T;
+  };
+  return {
+    get describe() {
+      return `one of ${values().join(', ')}`;
+    },
+    fromString: check,
+    check,
+  };
+}
+
+/** A repeatable setting: each CLI occurrence adds one item; a config file gives an array. */
+export function list<T>(item: Kind<T>): Kind<T[]> {
+  return {
+    describe: `a list of ${item.describe.replace(/^an? /, '')}s`,
+    fromString: (raw) => [item.fromString(raw)],
+    check(value) {
+      if (!Array.isArray(value)) throw new Error(`expected an array, got ${JSON.stringify(value)}`);
+      return value.map((v) => item.check(v));
+    },
+  };
+}
+
+/** `KEY=VALUE` pairs, as Gunicorn's `-e`. */
+export const keyValue: Kind<Record<string, string>> = {
+  describe: 'KEY=VALUE pairs',
+  fromString(raw) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) throw new Error(`expected KEY=VALUE, got ${JSON.stringify(raw)}`);
+    return { [raw.slice(0, eq)]: raw.slice(eq + 1) };
+  },
+  check(value) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error(`expected an object of strings, got ${JSON.stringify(value)}`);
+    }
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v !== 'string') throw new Error(`expected a string for ${k}, got ${JSON.stringify(v)}`);
+    }
+    return value as Record<string, string>;
+  },
+};

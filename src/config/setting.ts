@@ -1,0 +1,36 @@
+import type { Kind } from './kinds.js';
+
+export type Section = 'app' | 'server' | 'workers' | 'logging';
+
+/** What a default may depend on: the environment and the settings resolved before it in the table. */
+export interface DefaultContext {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly resolved: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * One row of the settings table. The table is the single source of truth for the CLI parser, --help,
+ * config-file keys and the generated settings reference.
+ */
+export interface Setting<T = unknown> {
+  /** camelCase config key, also the resolved config's property. */
+  readonly key: string;
+  readonly section: Section;
+  /** CLI flags, short first: ['-w', '--workers']. Empty for the positional app spec. */
+  readonly flags: readonly string[];
+  /** Placeholder in --help; absent for boolean switches that take no value. */
+  readonly metavar?: string;
+  readonly kind: Kind<T>;
+  readonly default: T | ((ctx: DefaultContext) => T);
+  /** How the default reads in --help and docs when it is computed. */
+  readonly defaultDoc?: string;
+  readonly doc: string;
+  /** A repeatable flag whose occurrences are merged (lists concatenate, objects merge). */
+  readonly repeatable?: boolean;
+}
+
+export function setting<const K extends string, T>(
+  s: Setting<T> & { readonly key: K },
+): Setting<T> & { readonly key: K } {
+  return s;
+}

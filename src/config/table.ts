@@ -1,0 +1,26 @@
+import type { Section, Setting } from './setting.js';
+import { appSettings } from './settings/app.js';
+import { loggingSettings } from './settings/logging.js';
+import { serverSettings } from './settings/server.js';
+import { workerSettings } from './settings/workers.js';
+
+/** Sections in --help and docs order; within the table, a setting's default may read those before it. */
+export const sectionTitles: Record<Section, string> = {
+  app: 'App',
+  server: 'Server socket',
+  workers: 'Workers',
+  logging: 'Logging',
+};
+
+export const settings = [...appSettings, ...serverSettings, ...workerSettings, ...loggingSettings] as const;
+
+type AnySetting = (typeof settings)[number];
+type ValueOf<S> = S extends Setting<infer T> ? T : never;
+
+/** The resolved configuration: one property per setting, deep-frozen. */
+export type Config = { readonly [S in AnySetting as S['key']]: Readonly<ValueOf<S>> };
+export type SettingKey = keyof Config;
+
+export const settingsByKey: ReadonlyMap<string, Setting> = new Map(
+  settings.map((s) => [s.key, s as Setting]),
+);

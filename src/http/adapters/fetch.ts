@@ -1,0 +1,122 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { respondAppError } from '../app-error.js';
+import { type Adapter, binding, type RequestHandler } from './adapter.js';
+
+type FetchHandler = (
+  request: Request,
+  env: { incoming: IncomingMessage; outgoing: ServerResponse },
+) => unknown;
+
+/** Methods the Fetch standard forbids in a Request: they cannot reach a fetch app. */
+const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
+  const host = req.headers.host || 'localhost';
+  const target = req.url ?? '/';
+  // An origin-form target is appended as text: `new URL('//x', base)` would read `//x` as a host.
+  const url = target.startsWith('/')
+    ? `http://${host}${target}`
+    : target === '*'
+      ? `http://${host}/`
+      : target;
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  const method = req.method ?? 'GET';
+  const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
+  if (method !== 'GET' && method !== 'HEAD') {
+    init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
+    init.duplex = 'half';
+  }
+  return new Request(url, init);
+}
+
+function waitWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+async function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') headers[name] = value;
+  }
+  // Headers joins Set-Cookie values with commas, which breaks cookies with dates; keep them apart.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length) headers['set-cookie'] = cookies;
+  res.writeHead(response.status, response.statusText || undefined, headers);
+
+  const body = response.body;
+  if (!body || req.method === 'HEAD' || response.status === 204 || response.status === 304) {
+    res.end();
+    await body?.cancel().catch(() => {});
+    return;
+  }
+  const reader = body.getReader();
+  // The client went away: stop the app's stream now rather than at its next chunk.
+  const onClose = () => {
+    if (!res.writableFinished) reader.cancel().catch(() => {});
+  };
+  res.once('close', onClose);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed) return;
+      // Back-pressure: a slow reader holds the app's stream instead of growing the worker's memory.
+      if (!res.write(value)) await waitWritable(res);
+    }
+    res.end();
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** Serves a Web fetch handler: streams bodies both ways, aborts the Request's signal when the client leaves. */
+export function fromFetch(handler: FetchHandler): RequestHandler {
+  return (req, res) => {
+    if (forbiddenMethods.has(req.method ?? '')) {
+      res.writeHead(501, { 'content-type': 'text/plain', connection: 'close' }).end('Not Implemented\n');
+      return;
+    }
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    (async () => {
+      const response = await handler(toRequest(req, controller.signal), { incoming: req, outgoing: res });
+      if (!(response instanceof Response)) {
+        throw new TypeError(
+          `the fetch handler returned ${Object.prototype.toString.call(response)}, not a Response`,
+        );
+      }
+      await writeResponse(req, res, response);
+    })().catch((err: unknown) => {
+      if (controller.signal.aborted) return;
+      respondAppError(req, res, err);
+    });
+  };
+}
+
+/**
+ * Web fetch apps: an object with a `fetch` method (Hono, `export default { fetch }`), or a function of one
+ * argument `(request) => Response`.
+ */
+export const fetchAdapter: Adapter = {
+  name: 'fetch',
+  matches: (value: any) =>
+    (!!value && typeof value.fetch === 'function') || (typeof value === 'function' && value.length === 1),
+  bind: (value) =>
+    binding(
+      'fetch',
+      fromFetch(typeof value === 'function' ? value : (value.fetch.bind(value) as FetchHandler)),
+    ),
+};

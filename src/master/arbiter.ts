@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import type { Config } from '../config/table.js';
+import { isWorkerMessage, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc/messages.js';
+import { ExitCode, haltReason } from '../lifecycle/exit-codes.js';
+import type { StopReason } from '../lifecycle/states.js';
+import { log } from '../logging/logger.js';
+import type { Listener } from '../sockets/listeners.js';
+import type { ProcessOps, WorkerProcess } from './process-ops.js';
+import type { MasterSignal } from './signals.js';
+import { WorkerHandle } from './worker-handle.js';
+
+export interface ArbiterOptions {
+  readonly config: Config;
+  readonly listeners: readonly Listener[];
+  readonly ops: ProcessOps;
+  /** The worker entry module, run with `node`. */
+  readonly workerEntry: string;
+  /** The environment workers start from (the master's own, as it was at start). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Re-reads the configuration on HUP; a rejection keeps the current one. */
+  readonly reloadConfig: () => Promise<Config>;
+}
+
+type ArbiterEvent =
+  | { readonly kind: 'signal'; readonly signal: MasterSignal }
+  | { readonly kind: 'booted'; readonly worker: WorkerHandle }
+  | {
+      readonly kind: 'exit';
+      readonly worker: WorkerHandle;
+      readonly code: number | null;
+      readonly signal: string | null;
+    };
+
+/** How long a quick stop (INT, QUIT, halt) waits for workers before SIGKILL. */
+const QUICK_STOP_MS = 2000;
+/** How long the master waits for SIGKILLed workers to be reaped before it exits anyway. */
+const REAP_WAIT_MS = 5000;
+const BACKOFF_FIRST_MS = 100;
+const BACKOFF_MAX_MS = 10_000;
+
+/**
+ * The supervisor. Signal handlers and child events only enqueue; one loop dispatches them, then manages
+ * the worker count, as Gunicorn's arbiter does.
+ */
+export class Arbiter {
+  #config: Config;
+  readonly #options: ArbiterOptions;
+  readonly #ops: ProcessOps;
+  readonly #workers = new Set<WorkerHandle>();
+  #target: number;
+  /** The generation that manageWorkers keeps at the target count. */
+  #generation = 1;
+  #lastGeneration = 1;
+  /** A reload in progress: its generation and how many workers it must boot. */
+  #pending: { generation: number; size: number } | undefined;
+  #nextAge = 1;
+  readonly #events: ArbiterEvent[] = [];
+  #wake: (() => void) | undefined;
+  #stopping: { deadline: number; killedAt?: number; code: number; graceful: boolean } | undefined;
+  #everBooted = false;
+  #bootFailures = 0;
+  #nextSpawnAt = 0;
+
+  constructor(options: ArbiterOptions) {
+    this.#options = options;
+    this.#config = options.config;
+    this.#ops = options.ops;
+    this.#target = options.config.workers;
+  }
+
+  /** Safe to call from a signal handler: it only enqueues. */
+  enqueueSignal(signal: MasterSignal): void {
+    this.#push({ kind: 'signal', signal });
+  }
+
+  get workers(): readonly WorkerHandle[] {
+    return [...this.#workers];
+  }
+
+  /** Runs until the master should exit; resolves to its exit code. */
+  async run(): Promise<number> {
+    log.info(`Using worker: ${this.#config.workerClass}`);
+    this.#manageWorkers();
+    for (;;) {
+      await this.#sleep(this.#stopping ? 100 : 1000);
+      for (const event of this.#events.splice(0)) await this.#dispatch(event);
+      if (this.#stopping) {
+        const code = this.#continueStop();
+        if (code !== undefined) return code;
+        continue;
+      }
+      this.#manageWorkers();
+    }
+  }
+
+  #push(event: ArbiterEvent): void {
+    this.#events.push(event);
+    this.#wake?.();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (this.#events.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #dispatch(event: ArbiterEvent): Promise<void> {
+    switch (event.kind) {
+      case 'signal':
+        return this.#handleSignal(event.signal);
+      case 'booted':
+        return this.#onBooted(event.worker);
+      case 'exit':
+        return this.#onExit(event.worker, event.code, event.signal);
+    }
+  }
+
+  async #handleSignal(signal: MasterSignal): Promise<void> {
+    log.info(`Handling signal: ${signal.slice(3).toLowerCase()}`);
+    switch (signal) {
+      case 'SIGTERM':
+        return this.#stop(true, ExitCode.OK);
+      case 'SIGINT':
+      case 'SIGQUIT':
+        return this.#stop(false, ExitCode.OK);
+      case 'SIGHUP':
+        return this.#reload();
+      case 'SIGTTIN':
+        this.#target += 1;
+        log.info(`Number of workers: ${this.#target}`);
+        return;
+      case 'SIGTTOU':
+        if (this.#target > 1) this.#target -= 1;
+        log.info(`Number of workers: ${this.#target}`);
+        return;
+      case 'SIGUSR1':
+        for (const w of this.#workers) w.process.kill('SIGUSR1');
+        return;
+      case 'SIGUSR2':
+      case 'SIGWINCH':
+        log.warning(`${signal} (binary upgrade) is not supported by this version; ignored`);
+        return;
+    }
+  }
+
+  #signalWorker(w: WorkerHandle, signal: NodeJS.Signals, reason: StopReason): void {
+    w.stopReason ??= reason;
+    w.transition('draining');
+    try {
+      w.process.kill(signal);
+    } catch {
+      // Already gone: its exit event is on the way.
+    }
+  }
+
+  #stop(graceful: boolean, code: number): void {
+    const now = this.#ops.now();
+    const wait = graceful ? this.#config.gracefulTimeout * 1000 : QUICK_STOP_MS;
+    if (this.#stopping && (this.#stopping.graceful === graceful || !this.#stopping.graceful)) return;
+    for (const w of this.#workers) {
+      this.#signalWorker(w, graceful ? 'SIGTERM' : 'SIGQUIT', graceful ? 'shutdown' : 'quick-shutdown');
+    }
+    this.#stopping = {
+      deadline: Math.min(this.#stopping?.deadline ?? Number.POSITIVE_INFINITY, now + wait),
+      code,
+      graceful,
+    };
+  }
+
+  /** One step of stopping; the exit code once every worker is gone (or could not be reaped). */
+  #continueStop(): number | undefined {
+    const stopping = this.#stopping!;
+    if (this.#workers.size === 0) return stopping.code;
+    const now = this.#ops.now();
+    if (stopping.killedAt === undefined && now >= stopping.deadline) {
+      for (const w of this.#workers) {
+        log.warning(`Worker (pid:${w.pid}) still running after the stop timeout; sending SIGKILL`);
+        w.process.kill('SIGKILL');
+      }
+      stopping.killedAt = now;
+    } else if (stopping.killedAt !== undefined && now - stopping.killedAt > REAP_WAIT_MS) {
+      log.error(`Gave up waiting for ${this.#workers.size} killed worker(s)`);
+      return stopping.code;
+    }
+    return undefined;
+  }
+
+  #halt(code: number): void {
+    log.error(`Reason: ${haltReason(code)}`);
+    this.#stop(false, code);
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#stopping) return;
+    if (this.#pending) {
+      log.warning('A reload is already in progress; HUP ignored');
+      return;
+    }
+    try {
+      this.#config = await this.#options.reloadConfig();
+    } catch (err) {
+      log.error(`Reload aborted: the configuration is invalid: ${(err as Error).message}`);
+      return;
+    }
+    this.#target = this.#config.workers;
+    const generation = ++this.#lastGeneration;
+    this.#pending = { generation, size: this.#target };
+    log.info(`Reloading: starting generation ${generation} (${this.#target} workers)`);
+    for (let i = 0; i < this.#target; i++) this.#spawn(generation);
+  }
+
+  #onBooted(w: WorkerHandle): void {
+    if (!w.transition('ready')) return;
+    w.bootedAt = this.#ops.now();
+    this.#everBooted = true;
+    this.#bootFailures = 0;
+    log.debug(`Worker (pid:${w.pid}) booted`);
+    const pending = this.#pending;
+    if (pending && w.generation === pending.generation) {
+      const fresh = [...this.#workers].filter((x) => x.generation === pending.generation && x.serving);
+      if (fresh.length >= pending.size && fresh.every((x) => x.state === 'ready')) {
+        // The whole new generation is accepting: only now do the old workers drain. Draining them one by
+        // one as each new worker boots would leave a half-replaced server if a later boot failed, and the
+        // old code can no longer be re-spawned from disk.
+        for (const old of this.#workers) {
+          if (old.generation !== pending.generation && old.serving)
+            this.#signalWorker(old, 'SIGTERM', 'reload');
+        }
+        this.#generation = pending.generation;
+        this.#pending = undefined;
+        log.info(`Reload complete: generation ${pending.generation} is serving`);
+      }
+    }
+  }
+
+  #onExit(w: WorkerHandle, code: number | null, signal: string | null): void {
+    if (!this.#workers.delete(w)) return;
+    w.transition('exited');
+    const expected = w.stopReason !== undefined;
+    if (signal) {
+      const oom = signal === 'SIGKILL' && !expected ? ' Perhaps out of memory?' : '';
+      (expected ? log.info : log.error)(`Worker (pid:${w.pid}) was sent ${signal}!${oom}`);
+    } else if (code !== 0) {
+      (expected ? log.info : log.error)(`Worker (pid:${w.pid}) exited with code ${code}`);
+    } else if (!expected) {
+      log.warning(`Worker (pid:${w.pid}) exited with code 0`);
+    }
+    if (this.#stopping || w.booted || expected) return;
+
+    // It never booted: a boot failure.
+    if (this.#pending && w.generation === this.#pending.generation) {
+      this.#abortReload(code);
+    } else if (!this.#everBooted) {
+      this.#halt(code === ExitCode.APP_LOAD_ERROR ? ExitCode.APP_LOAD_ERROR : ExitCode.WORKER_BOOT_ERROR);
+    } else {
+      this.#bootFailures += 1;
+      const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this.#bootFailures - 1), BACKOFF_MAX_MS);
+      this.#nextSpawnAt = this.#ops.now() + delay;
+      log.warning(`Worker failed to boot (${this.#bootFailures} in a row); next spawn in ${delay} ms`);
+    }
+  }
+
+  #abortReload(code: number | null): void {
+    const generation = this.#pending!.generation;
+    const why =
+      code === ExitCode.APP_LOAD_ERROR ? 'the app failed to load' : `a worker exited with code ${code}`;
+    log.error(
+      `Reload aborted: generation ${generation} failed to boot (${why}); the old workers keep serving`,
+    );
+    for (const w of this.#workers) {
+      if (w.generation === generation && w.serving) this.#signalWorker(w, 'SIGTERM', 'reload-aborted');
+    }
+    this.#pending = undefined;
+  }
+
+  #manageWorkers(): void {
+    const serving = [...this.#workers].filter((w) => w.serving && w.generation === this.#generation);
+    const missing = this.#target - serving.length;
+    if (missing > 0) {
+      if (this.#ops.now() < this.#nextSpawnAt) return;
+      // After a boot failure, one at a time: a broken app must not become a fork storm.
+      const count = this.#bootFailures > 0 ? 1 : missing;
+      for (let i = 0; i < count; i++) this.#spawn(this.#generation);
+    } else if (missing < 0) {
+      const oldest = serving.sort((a, b) => a.age - b.age).slice(0, -missing);
+      for (const w of oldest) this.#signalWorker(w, 'SIGTERM', 'scale-down');
+    }
+  }
+
+  /** The lowest slot not held by a serving worker of the generation (PM2's NODE_APP_INSTANCE). */
+  #freeSlot(generation: number): number {
+    const used = new Set(
+      [...this.#workers].filter((w) => w.serving && w.generation === generation).map((w) => w.id),
+    );
+    let id = 0;
+    while (used.has(id)) id++;
+    return id;
+  }
+
+  #workerEnv(boot: WorkerBoot): Record<string, string | undefined> {
+    let fromFile: Record<string, string> = {};
+    if (this.#config.envFile) {
+      try {
+        fromFile = parseEnv(readFileSync(this.#config.envFile, 'utf8')) as Record<string, string>;
+      } catch (err) {
+        log.error(`Cannot read --env-file ${this.#config.envFile}: ${(err as Error).message}`);
+      }
+    }
+    return {
+      ...this.#options.env,
+      ...fromFile,
+      ...this.#config.env,
+      TSUNICORN_WORKER_ID: String(boot.id),
+      [WORKER_BOOT_ENV]: JSON.stringify(boot),
+    };
+  }
+
+  #spawn(generation: number): void {
+    const { listeners } = this.#options;
+    const boot: WorkerBoot = {
+      id: this.#freeSlot(generation),
+      age: this.#nextAge++,
+      generation,
+      fds: listeners.map((_, i) => 3 + i),
+      config: this.#config,
+    };
+    let proc: WorkerProcess;
+    try {
+      proc = this.#ops.spawn({
+        entry: this.#options.workerEntry,
+        nodeOptions: this.#config.nodeOptions,
+        env: this.#workerEnv(boot),
+        fds: listeners.map((l) => l.fd),
+      });
+    } catch (err) {
+      log.error(`Cannot start a worker: ${(err as Error).message}`);
+      return;
+    }
+    const w = new WorkerHandle({ ...boot, process: proc, now: this.#ops.now() });
+    this.#workers.add(w);
+    proc.once('spawn', () => w.transition('booting'));
+    proc.on('error', (err: Error) => {
+      log.error(`Worker (pid:${proc.pid}) process error: ${err.message}`);
+      // A process that never started emits no 'exit'.
+      if (proc.pid === undefined)
+        this.#push({ kind: 'exit', worker: w, code: ExitCode.WORKER_BOOT_ERROR, signal: null });
+    });
+    proc.on('message', (message: unknown) => {
+      if (!isWorkerMessage(message)) return;
+      switch (message.type) {
+        case 'heartbeat':
+          w.lastHeartbeat = this.#ops.now();
+          return;
+        case 'booted':
+          return this.#push({ kind: 'booted', worker: w });
+        default:
+          message satisfies never;
+      }
+    });
+    proc.once('exit', (code: number | null, signal: string | null) =>
+      this.#push({ kind: 'exit', worker: w, code, signal }),
+    );
+    log.info(`Booting worker with pid: ${proc.pid}`);
+  }
+}
