@@ -1,0 +1,185 @@
+/**
+ * Black-box helpers: start the real CLI, read its log, send real requests and signals. Every process a test
+ * starts is killed by pid in cleanup, whatever the test's outcome.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/apps/${name}`, import.meta.url));
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Pids of a process's children (Linux /proc). */
+export function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+export class Server {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  log = '';
+  #exit: Promise<{ code: number | null; signal: string | null }>;
+  exitCode: number | null | undefined;
+
+  constructor(args: string[], opts: RunOptions = {}) {
+    this.child = spawn(process.execPath, [cli, ...args], {
+      cwd: opts.cwd ?? root,
+      env: { ...process.env, WEB_CONCURRENCY: undefined, PORT: undefined, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.pid = this.child.pid!;
+    this.child.stdout!.on('data', (d) => {
+      this.log += d;
+    });
+    this.child.stderr!.on('data', (d) => {
+      this.log += d;
+    });
+    this.#exit = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.exitCode = code;
+        resolve({ code, signal });
+      }),
+    );
+    servers.add(this);
+  }
+
+  /** Resolves when the log matches; returns the match. */
+  waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    return waitFor(() => this.log.match(pattern), `log ${pattern}\n--- log so far ---\n${this.log}`, timeoutMs);
+  }
+
+  /** Counts matches of a global pattern in the log. */
+  count(pattern: RegExp): number {
+    return [...this.log.matchAll(new RegExp(pattern.source, `${pattern.flags.replace('g', '')}g`))].length;
+  }
+
+  get port(): number {
+    const m = this.log.match(/Listening at: http:\/\/[^\s]*:(\d+) /);
+    if (!m) throw new Error(`no port in log:\n${this.log}`);
+    return Number(m[1]);
+  }
+
+  workers(): number[] {
+    return childPids(this.pid);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.pid, sig);
+  }
+
+  exited(timeoutMs = 15_000): Promise<{ code: number | null; signal: string | null }> {
+    return Promise.race([
+      this.#exit,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`master did not exit within ${timeoutMs} ms\n${this.log}`)), timeoutMs).unref(),
+      ),
+    ]);
+  }
+
+  /** Kills the master and every worker it had. */
+  kill(): void {
+    const pids = [...this.workers(), this.pid];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+    servers.delete(this);
+  }
+}
+
+const servers = new Set<Server>();
+process.on('exit', () => {
+  for (const s of servers) s.kill();
+});
+
+/** Starts the CLI and waits until it listens and `workers` workers have booted (`booted` log lines). */
+export async function startServer(args: string[], opts: RunOptions & { workers?: number } = {}): Promise<Server> {
+  const server = new Server(args, opts);
+  await server.waitForLog(/Listening at: /);
+  if (opts.workers !== undefined) {
+    await waitFor(() => server.workers().length >= opts.workers!, `${opts.workers} workers\n${server.log}`);
+  }
+  return server;
+}
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request; a new connection unless an agent is given. */
+export function request(
+  target: { port?: number; socketPath?: string },
+  path = '/',
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent; timeoutMs?: number } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        ...target,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: options.agent ?? false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(options.timeoutMs ?? 10_000, () => req.destroy(new Error(`request ${path} timed out`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Waits until the server answers 200 on `path` (workers booted and accepting). */
+export async function waitServing(target: { port?: number; socketPath?: string }, path = '/'): Promise<void> {
+  await waitFor(
+    () =>
+      request(target, path).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    `200 on ${path}`,
+  );
+}
