@@ -74,6 +74,9 @@ function parseCli(argv) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
     return n;
   };
+  if (values.load !== undefined && values.load !== 'wrk' && values.load !== 'autocannon') {
+    throw new Error(`--load must be wrk or autocannon, got "${values.load}"`);
+  }
   const scenarioNames = split(values.scenario);
   return {
     help: values.help,
@@ -181,7 +184,8 @@ async function main() {
     if (!tool)
       throw new Error('no load generator: install wrk (apt-get install -y wrk) or run npm ci in bench/');
     console.log(
-      'warning: wrk is not installed, using autocannon. On a 2-core machine autocannon (node) saturates a core\n' +
+      `warning: ${opts.load === 'autocannon' ? 'using autocannon (--load autocannon)' : 'wrk is not installed, using autocannon'}. ` +
+        'On a 2-core machine autocannon (node) saturates a core\n' +
         '         before most servers do, so these numbers measure it as much as the servers: apt-get install -y wrk',
     );
   }
