@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { CONTENDERS, REFERENCE_ID } from './lib/contenders.mjs';
 import { drive, findAutocannon, findWrk, removeScripts } from './lib/load.mjs';
 import {
+  connectionSplit,
   killAllSync,
   processTree,
   sampleRss,
@@ -286,8 +287,18 @@ async function main() {
             await delay(scenario.settleMs ?? 200);
           }
           const stopSampling = sampleRss(handle.pid);
+          let split = [];
+          // With Connection: close the split is only whoever holds a connection at that instant.
+          const keepAlive = scenario.headers?.Connection !== 'close';
+          const splitTimer = setTimeout(
+            () => {
+              if (keepAlive) split = connectionSplit(port);
+            },
+            (opts.duration * 1000) / 2,
+          );
           const r = await drive(tool, { ...load, seconds: opts.duration });
-          Object.assign(sample, r, { rss: stopSampling() });
+          clearTimeout(splitTimer);
+          Object.assign(sample, r, { rss: stopSampling(), split });
           const exited = processTree(handle.pid).length === 0;
           if (exited) throw new Error(`server exited during the run — ${tail(logFile)}`);
         } catch (error) {
@@ -379,6 +390,10 @@ process.on('SIGINT', () => {
   shutdown(130);
 });
 process.on('SIGTERM', () => shutdown(143));
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  shutdown(1);
+});
 process.on('exit', () => {
   killAllSync();
   removeScripts();

@@ -1,6 +1,6 @@
 // Process plumbing: every server starts in its own process group so that one kill reaches the master,
 // its workers and anything they spawned; a /proc scan of the tree catches children that left the group.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -153,4 +153,20 @@ export async function waitUntilServing(handle, host, port, timeoutMs) {
 export function describeExit({ code, signal, error }) {
   if (error) return error.message;
   return signal ? `exited on ${signal}` : `exited with code ${code}`;
+}
+
+/**
+ * How the established connections on `port` are spread over the server's processes, largest first
+ * (e.g. [39, 25]): workers that accept from one shared queue can split keep-alive connections unevenly,
+ * which caps throughput at the busiest worker.
+ */
+export function connectionSplit(port) {
+  const r = spawnSync('ss', ['-tnpH', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  const perPid = new Map();
+  for (const line of r.stdout.split('\n')) {
+    const pid = /pid=(\d+)/.exec(line)?.[1];
+    if (pid) perPid.set(pid, (perPid.get(pid) ?? 0) + 1);
+  }
+  return [...perPid.values()].sort((a, b) => b - a);
 }

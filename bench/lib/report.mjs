@@ -36,6 +36,7 @@ export function summarise(samples, contenders, scenarios, referenceId) {
         rssTotalMB: median(ok.map((s) => s.rss.total / MB)),
         rssPerWorkerMB: median(ok.map((s) => perWorker(s.rss) / MB)),
         procs: Math.max(0, ...ok.map((s) => 1 + s.rss.workers.length)),
+        split: ok.at(-1)?.split ?? [],
         ratio: Number.isFinite(reference) && reference > 0 ? rps / reference : Number.NaN,
       });
     }
@@ -73,10 +74,21 @@ export function renderTables(result) {
     out.push(`### ${scenario.name} — ${scenario.describe}`, '');
     out.push(
       table(
-        ['contender', 'req/s', '× cluster rr', 'p50', 'p99', 'errors', 'RSS total', 'RSS/worker', 'procs'],
+        [
+          'contender',
+          'req/s',
+          '× cluster rr',
+          'p50',
+          'p99',
+          'errors',
+          'RSS total',
+          'RSS/worker',
+          'procs',
+          'conns',
+        ],
         rows.map((r) =>
           r.rounds === 0
-            ? [r.label, 'failed', '—', '—', '—', '—', '—', '—', '—']
+            ? [r.label, 'failed', '—', '—', '—', '—', '—', '—', '—', '—']
             : [
                 r.label,
                 fmt.rps(r.rps),
@@ -87,9 +99,10 @@ export function renderTables(result) {
                 fmt.mb(r.rssTotalMB),
                 fmt.mb(r.rssPerWorkerMB),
                 String(r.procs),
+                r.split.length > 0 ? r.split.join('/') : '—',
               ],
         ),
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
       '',
     );
