@@ -1,6 +1,6 @@
 import type { Kind } from './kinds.js';
 
-export type Section = 'app' | 'server' | 'workers' | 'logging';
+export type Section = 'app' | 'server' | 'http' | 'workers' | 'logging';
 
 /** What a default may depend on: the environment and the settings resolved before it in the table. */
 export interface DefaultContext {

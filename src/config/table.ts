@@ -1,5 +1,6 @@
 import type { Section, Setting } from './setting.js';
 import { appSettings } from './settings/app.js';
+import { httpSettings } from './settings/http.js';
 import { loggingSettings } from './settings/logging.js';
 import { serverSettings } from './settings/server.js';
 import { workerSettings } from './settings/workers.js';
@@ -8,11 +9,18 @@ import { workerSettings } from './settings/workers.js';
 export const sectionTitles: Record<Section, string> = {
   app: 'App',
   server: 'Server socket',
+  http: 'HTTP limits and timeouts',
   workers: 'Workers',
   logging: 'Logging',
 };
 
-export const settings = [...appSettings, ...serverSettings, ...workerSettings, ...loggingSettings] as const;
+export const settings = [
+  ...appSettings,
+  ...serverSettings,
+  ...httpSettings,
+  ...workerSettings,
+  ...loggingSettings,
+] as const;
 
 type AnySetting = (typeof settings)[number];
 type ValueOf<S> = S extends Setting<infer T> ? T : never;

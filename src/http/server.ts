@@ -1,11 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AppBinding } from './adapters/adapter.js';
+import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
 
-export interface HttpSettings {
-  /** Seconds an idle keep-alive connection is kept open. */
-  readonly keepAlive: number;
-}
+/** Limits and timeouts of the HTTP edge (docs/http.md); what is not given keeps its default. */
+export type HttpSettings = Partial<EdgeSettings>;
 
 /**
  * How long a connection must have been quiet, once draining began, before it is closed. A keep-alive client
@@ -32,7 +31,9 @@ export class HttpServer {
   #requests = 0;
 
   constructor(app: AppBinding, settings: HttpSettings) {
-    this.server = createServer({ keepAliveTimeout: settings.keepAlive * 1000 });
+    const edge = { ...defaultEdgeSettings, ...settings };
+    this.server = createServer(edgeServerOptions(edge));
+    const admit = installEdge(this.server, edge);
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#requests++;
       const tracked = this.#connections.get(req.socket);
@@ -49,7 +50,8 @@ export class HttpServer {
           tracked.lastActivity = Date.now();
         }
       });
-      app.handle(req, res);
+      // A refused request was answered by the edge; the app never sees it.
+      if (admit(req, res)) app.handle(req, res);
     });
     for (const [event, listener] of app.events) this.server.on(event, listener);
     // Node starts its header and request timeout checks on 'listening', which a server that is handed its

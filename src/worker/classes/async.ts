@@ -2,13 +2,10 @@ import { HttpServer } from '../../http/server.js';
 import { listenOnFd } from '../listen.js';
 import type { WorkerClass } from './worker-class.js';
 
-/** Node's default keep-alive is 5 s, shorter than most load balancers' idle timeouts (60 s on AWS ALB). */
-const KEEP_ALIVE_S = 65;
-
 /** One event loop serving every connection it accepts. */
 export const asyncWorker: WorkerClass = {
   async start({ app, config, fds }) {
-    const http = new HttpServer(app, { keepAlive: KEEP_ALIVE_S });
+    const http = new HttpServer(app, config);
     const listeners = await Promise.all(
       fds.map((fd) => listenOnFd(fd, config.backlog, (s) => http.accept(s))),
     );

@@ -1,0 +1,71 @@
+import { defaultEdgeSettings as d } from '../../http/edge/settings.js';
+import { float, int } from '../kinds.js';
+import { setting } from '../setting.js';
+
+/** The HTTP edge: Gunicorn's request limits, and timeouts against slow clients (docs/http.md). */
+export const httpSettings = [
+  setting({
+    key: 'limitRequestLine',
+    section: 'http',
+    flags: ['--limit-request-line'],
+    metavar: 'INT',
+    kind: int(0),
+    default: d.limitRequestLine,
+    doc: 'The longest request line, in bytes; longer is refused with 414. 0 means unlimited (the total header size still applies).',
+  }),
+  setting({
+    key: 'limitRequestFields',
+    section: 'http',
+    flags: ['--limit-request-fields'],
+    metavar: 'INT',
+    kind: int(0),
+    default: d.limitRequestFields,
+    doc: 'The most header fields in one request; more is refused with 431. 0 means 32768.',
+  }),
+  setting({
+    key: 'limitRequestFieldSize',
+    section: 'http',
+    flags: ['--limit-request-field_size'],
+    metavar: 'INT',
+    kind: int(0),
+    default: d.limitRequestFieldSize,
+    doc: 'The longest header line (`Name: value` and its CRLF), in bytes; longer is refused with 431. 0 means 8190.',
+  }),
+  setting({
+    key: 'limitRequestBody',
+    section: 'http',
+    flags: ['--limit-request-body'],
+    metavar: 'BYTES',
+    kind: int(0),
+    default: d.limitRequestBody,
+    defaultDoc: '0 (unlimited)',
+    doc: 'The largest request body, in bytes: a larger Content-Length is refused with 413 before the app runs, a chunked body as soon as it grows past the limit. 0 means unlimited.',
+  }),
+  setting({
+    key: 'headerTimeout',
+    section: 'http',
+    flags: ['--header-timeout'],
+    metavar: 'SECONDS',
+    kind: float(0),
+    default: d.headerTimeout,
+    doc: 'How long a client may take to send the request line and headers; then it gets 408 and is closed. 0 disables it.',
+  }),
+  setting({
+    key: 'requestTimeout',
+    section: 'http',
+    flags: ['--request-timeout'],
+    metavar: 'SECONDS',
+    kind: float(0),
+    default: d.requestTimeout,
+    doc: 'How long a client may take to send a whole request, body included (408, then close); also how long a client may leave our output unread before it is closed. 0 disables both.',
+  }),
+  setting({
+    key: 'keepAlive',
+    section: 'http',
+    flags: ['--keep-alive'],
+    metavar: 'SECONDS',
+    kind: float(0),
+    default: d.keepAlive,
+    doc: 'How long an idle keep-alive connection is kept open; 0 closes each connection after its response. Longer than the idle timeout of the load balancer in front (60 s on AWS ALB), so the balancer, not the server, closes idle connections.',
+  }),
+] as const;
