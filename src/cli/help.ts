@@ -2,7 +2,7 @@ import { actionFlags } from '../config/resolve.js';
 import type { Setting } from '../config/setting.js';
 import { sectionTitles, settings } from '../config/table.js';
 
-function defaultText(s: Setting): string | undefined {
+export function defaultText(s: Setting): string | undefined {
   if (s.defaultDoc) return s.defaultDoc.replace(/`/g, '');
   if (typeof s.default === 'function') return undefined;
   if (s.default === '' || s.default === false) return undefined;

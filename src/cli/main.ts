@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-import { envLayer, parseArgv, resolveConfig } from '../config/resolve.js';
+import { closeSync, openSync } from 'node:fs';
+import { type LoadedConfig, loadConfig } from '../config/load.js';
+import { parseArgv } from '../config/resolve.js';
 import type { Config } from '../config/table.js';
 import { TsunicornError } from '../errors.js';
+import { loadApp } from '../http/app-loader.js';
 import { ExitCode } from '../lifecycle/exit-codes.js';
-import { log, setLogLevel } from '../logging/logger.js';
+import { HookRunner } from '../lifecycle/hooks.js';
+import { configureErrorLog, log, setLogLevel } from '../logging/logger.js';
 import { runMaster } from '../master/index.js';
 import { version } from '../version.js';
 import { renderHelp } from './help.js';
@@ -19,6 +23,38 @@ function fail(err: unknown): number {
   return ExitCode.ERROR;
 }
 
+/** Points the master's error log at its destination; a log file that cannot be opened is a bad setting. */
+function applyLogging(config: Config, loaded: LoadedConfig): void {
+  const problems: string[] = [];
+  const check = (flag: string, path: string) => {
+    if (!path || path === '-') return;
+    try {
+      closeSync(openSync(path, 'a'));
+    } catch (err) {
+      problems.push(`${flag} ${path}: cannot open it for writing (${(err as NodeJS.ErrnoException).code})`);
+    }
+  };
+  check('--error-logfile', config.errorLogfile);
+  check('--access-logfile', config.accessLogfile);
+  if (problems.length) throw new TsunicornError('TSU_ERR_USAGE', problems.join('\n'));
+  setLogLevel(config.logLevel);
+  configureErrorLog({ file: config.errorLogfile, json: config.errorLogJson, logger: loaded.logger });
+}
+
+/** --check-config: the settings were valid; now the app must load. */
+async function checkApp(config: Config): Promise<number> {
+  try {
+    const app = await loadApp(config.app, process.cwd());
+    process.stdout.write(`Config OK: ${config.app} loads (${app.kind})\n`);
+    return ExitCode.OK;
+  } catch (err) {
+    for (const line of String((err as Error)?.message ?? err).split('\n')) {
+      process.stderr.write(`tsunicorn: error: ${line}\n`);
+    }
+    return ExitCode.ERROR;
+  }
+}
+
 async function main(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
@@ -32,12 +68,16 @@ async function main(
     );
   }
   let config: Config;
-  const resolve = () => {
-    const { layer } = parseArgv(argv);
-    return resolveConfig([envLayer(env), layer], env);
-  };
+  let loaded: LoadedConfig;
+  // Captured before --chdir applies: a HUP re-reads the same config file.
+  const cwd = process.cwd();
   try {
-    const { action } = parseArgv(argv);
+    let action: string | undefined;
+    try {
+      ({ action } = parseArgv(argv));
+    } catch {
+      // loadConfig reports these problems together with those of the other sources.
+    }
     if (action === 'help') {
       process.stdout.write(renderHelp());
       return ExitCode.OK;
@@ -46,7 +86,12 @@ async function main(
       process.stdout.write(`tsunicorn ${version}\n`);
       return ExitCode.OK;
     }
-    config = resolve();
+    loaded = await loadConfig(argv, env, cwd);
+    config = loaded.config;
+    if (config.printConfig) {
+      process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+      return ExitCode.OK;
+    }
     if (!config.app) {
       throw new TsunicornError(
         'TSU_ERR_USAGE',
@@ -63,12 +108,20 @@ async function main(
         );
       }
     }
+    applyLogging(config, loaded);
+    if (config.checkConfig) return await checkApp(config);
   } catch (err) {
     return fail(err);
   }
-  setLogLevel(config.logLevel);
+  const hooks = new HookRunner(loaded.hooks);
+  const reloadConfig = async () => {
+    const next = await loadConfig(argv, env, cwd);
+    applyLogging(next.config, next);
+    hooks.replace(next.hooks);
+    return next.config;
+  };
   try {
-    return await runMaster({ config, env, reloadConfig: async () => resolve() });
+    return await runMaster({ config, env, reloadConfig, hooks });
   } catch (err) {
     if (err instanceof TsunicornError) {
       log.error(err.message);

@@ -80,14 +80,16 @@ export function choice<T extends string>(values: () => readonly T[]): Kind<T> {
   };
 }
 
-/** A repeatable setting: each CLI occurrence adds one item; a config file gives an array. */
+/**
+ * A repeatable setting: each CLI occurrence adds one item; a config file gives an array, or a single item as
+ * Gunicorn's `bind = "0.0.0.0:8000"`.
+ */
 export function list<T>(item: Kind<T>): Kind<T[]> {
   return {
     describe: `a list of ${item.describe.replace(/^an? /, '')}s`,
     fromString: (raw) => [item.fromString(raw)],
     check(value) {
-      if (!Array.isArray(value)) throw new Error(`expected an array, got ${JSON.stringify(value)}`);
-      return value.map((v) => item.check(v));
+      return Array.isArray(value) ? value.map((v) => item.check(v)) : [item.check(value)];
     },
   };
 }

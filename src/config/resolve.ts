@@ -78,7 +78,10 @@ export function parseArgv(argv: readonly string[]): { action: CliAction; layer: 
   const problems: string[] = [];
   let action: CliAction = 'serve';
   const appSetting = settingsByKey.get('app')!;
+  // An unknown option's value must not be taken for the app: `--wokers 2 app.ts` is one mistake, not two.
+  let skipValueAt = -1;
   for (const t of tokens ?? []) {
+    if (t.kind === 'positional' && t.index === skipValueAt) continue;
     if (t.kind === 'positional') {
       if (layer.app !== undefined) {
         problems.push(
@@ -103,6 +106,7 @@ export function parseArgv(argv: readonly string[]): { action: CliAction; layer: 
       problems.push(
         `unknown option ${t.rawName}${hint ? ` — did you mean --${hint}?` : '; see tsunicorn --help'}`,
       );
+      if (hint && byLong.get(hint)?.metavar && !t.inlineValue) skipValueAt = t.index + 1;
       continue;
     }
     if (s.metavar && t.value === undefined) {

@@ -1,6 +1,6 @@
 import type { Kind } from './kinds.js';
 
-export type Section = 'app' | 'server' | 'http' | 'workers' | 'logging';
+export type Section = 'config' | 'app' | 'server' | 'http' | 'workers' | 'logging' | 'metrics';
 
 /** What a default may depend on: the environment and the settings resolved before it in the table. */
 export interface DefaultContext {
@@ -27,10 +27,22 @@ export interface Setting<T = unknown> {
   readonly doc: string;
   /** A repeatable flag whose occurrences are merged (lists concatenate, objects merge). */
   readonly repeatable?: boolean;
+  /**
+   * Further config-file names besides the key and its snake_case form: Gunicorn's own names where they differ
+   * (`loglevel`, `accesslog`), so a Gunicorn config translates key by key.
+   */
+  readonly aliases?: readonly string[];
+  /** Given on the command line or in TSUNICORN_CMD_ARGS only; a config file cannot set it. */
+  readonly cliOnly?: boolean;
 }
 
-export function setting<const K extends string, T>(
-  s: Setting<T> & { readonly key: K },
-): Setting<T> & { readonly key: K } {
+export function setting<const K extends string, T, const A extends readonly string[] = readonly []>(
+  s: Setting<T> & { readonly key: K; readonly aliases?: A },
+): Setting<T> & { readonly key: K; readonly aliases?: A } {
   return s;
+}
+
+/** `gracefulTimeout` → `graceful_timeout`: the config-file spelling Gunicorn users write. */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

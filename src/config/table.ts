@@ -1,29 +1,35 @@
 import type { Section, Setting } from './setting.js';
 import { appSettings } from './settings/app.js';
+import { configSettings } from './settings/config.js';
 import { httpSettings } from './settings/http.js';
 import { loggingSettings } from './settings/logging.js';
+import { metricsSettings } from './settings/metrics.js';
 import { serverSettings } from './settings/server.js';
 import { workerSettings } from './settings/workers.js';
 
 /** Sections in --help and docs order; within the table, a setting's default may read those before it. */
 export const sectionTitles: Record<Section, string> = {
+  config: 'Config file',
   app: 'App',
   server: 'Server socket',
   http: 'HTTP limits and timeouts',
   workers: 'Workers',
   logging: 'Logging',
+  metrics: 'Metrics',
 };
 
 export const settings = [
+  ...configSettings,
   ...appSettings,
   ...serverSettings,
   ...httpSettings,
   ...workerSettings,
   ...loggingSettings,
+  ...metricsSettings,
 ] as const;
 
-type AnySetting = (typeof settings)[number];
-type ValueOf<S> = S extends Setting<infer T> ? T : never;
+export type AnySetting = (typeof settings)[number];
+export type ValueOf<S> = S extends Setting<infer T> ? T : never;
 
 /** The resolved configuration: one property per setting, deep-frozen. */
 export type Config = { readonly [S in AnySetting as S['key']]: Readonly<ValueOf<S>> };

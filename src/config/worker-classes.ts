@@ -5,6 +5,14 @@ import { availableCpus } from './cpus.js';
  * on the worker side (src/worker/classes/), keyed by the same names.
  */
 export const workerClassInfo = {
+  sync: {
+    doc: 'one request at a time per worker, keep-alive off',
+    defaultWorkers: '2cpu+1',
+  },
+  threads: {
+    doc: '--threads app threads per worker, each one request at a time',
+    defaultWorkers: 'cpu',
+  },
   async: {
     doc: 'one event loop per worker, up to --worker-connections requests in flight',
     defaultWorkers: 'cpu',

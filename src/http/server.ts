@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { AppBinding } from './adapters/adapter.js';
 import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
+import { observeRequest } from './request-observer.js';
 
 /** Limits and timeouts of the HTTP edge (docs/http.md); what is not given keeps its default. */
 export type HttpSettings = Partial<EdgeSettings>;
@@ -50,6 +51,7 @@ export class HttpServer {
           tracked.lastActivity = Date.now();
         }
       });
+      observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
       if (admit(req, res)) app.handle(req, res);
     });

@@ -11,6 +11,8 @@ export interface WorkerBoot {
   /** Spawn counter; lower is older. */
   readonly age: number;
   readonly generation: number;
+  /** The worker exits when its parent is no longer this process. */
+  readonly masterPid: number;
   /** Descriptor numbers of the inherited listeners in the worker, in bind order. */
   readonly fds: readonly number[];
   readonly config: Config;
@@ -22,16 +24,48 @@ export type WorkerMessage =
   /** The worker is accepting on every listener: it counts as capacity from now on. */
   | { readonly type: 'booted' }
   /** Sent every second by the worker's main event loop. */
-  | { readonly type: 'heartbeat' };
+  | { readonly type: 'heartbeat' }
+  /**
+   * How many more connections the worker can take now. Sent when the count reaches or leaves zero, and in
+   * answer to each connection the master routed here: the master learns what it needs for routing without a
+   * message per request on the direct path.
+   */
+  | { readonly type: 'capacity'; readonly free: number }
+  /** Carries a connection (the IPC handle) the worker accepted while full, for the master to route. */
+  | { readonly type: 'handoff' }
+  /** The worker's cumulative Prometheus metrics (prom-client's JSON form), when --metrics-bind is set. */
+  | { readonly type: 'metrics'; readonly metrics: readonly object[] };
 
 export type WorkerMessageType = WorkerMessage['type'];
 
-const workerMessageTypes: ReadonlySet<string> = new Set<WorkerMessageType>(['booted', 'heartbeat']);
+const workerMessageTypes: ReadonlySet<string> = new Set<WorkerMessageType>([
+  'booted',
+  'heartbeat',
+  'capacity',
+  'handoff',
+  'metrics',
+]);
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return (
     typeof value === 'object' &&
     value !== null &&
     workerMessageTypes.has((value as { type?: unknown }).type as string)
+  );
+}
+
+export type MasterMessage =
+  /** Carries a connection (the IPC handle) another worker handed off; the receiver always serves it. */
+  { readonly type: 'connection' };
+
+export type MasterMessageType = MasterMessage['type'];
+
+const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>(['connection']);
+
+export function isMasterMessage(value: unknown): value is MasterMessage {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    masterMessageTypes.has((value as { type?: unknown }).type as string)
   );
 }

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { parseEnv } from 'node:util';
 import type { Config } from '../config/table.js';
 import { isWorkerMessage, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc/messages.js';
 import { ExitCode, haltReason } from '../lifecycle/exit-codes.js';
 import type { StopReason } from '../lifecycle/states.js';
-import { log } from '../logging/logger.js';
+import { log, reopenLogFiles } from '../logging/logger.js';
 import type { Listener } from '../sockets/listeners.js';
+import { Dispatcher } from './dispatcher.js';
+import type { ArbiterObserver } from './observer.js';
 import type { ProcessOps, WorkerProcess } from './process-ops.js';
 import type { MasterSignal } from './signals.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -20,6 +23,8 @@ export interface ArbiterOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Re-reads the configuration on HUP; a rejection keeps the current one. */
   readonly reloadConfig: () => Promise<Config>;
+  /** Hooks, statsd and metrics follow the supervision through it. */
+  readonly observer?: ArbiterObserver;
 }
 
 type ArbiterEvent =
@@ -47,7 +52,10 @@ export class Arbiter {
   #config: Config;
   readonly #options: ArbiterOptions;
   readonly #ops: ProcessOps;
+  readonly #observer: Partial<ArbiterObserver>;
   readonly #workers = new Set<WorkerHandle>();
+  /** Routes connections that full workers hand off. */
+  readonly #dispatcher = new Dispatcher();
   #target: number;
   /** The generation that manageWorkers keeps at the target count. */
   #generation = 1;
@@ -66,6 +74,7 @@ export class Arbiter {
     this.#options = options;
     this.#config = options.config;
     this.#ops = options.ops;
+    this.#observer = options.observer ?? {};
     this.#target = options.config.workers;
   }
 
@@ -135,14 +144,11 @@ export class Arbiter {
       case 'SIGHUP':
         return this.#reload();
       case 'SIGTTIN':
-        this.#target += 1;
-        log.info(`Number of workers: ${this.#target}`);
-        return;
+        return this.#setTarget(this.#target + 1);
       case 'SIGTTOU':
-        if (this.#target > 1) this.#target -= 1;
-        log.info(`Number of workers: ${this.#target}`);
-        return;
+        return this.#setTarget(Math.max(1, this.#target - 1));
       case 'SIGUSR1':
+        reopenLogFiles();
         for (const w of this.#workers) w.process.kill('SIGUSR1');
         return;
       case 'SIGUSR2':
@@ -152,9 +158,17 @@ export class Arbiter {
     }
   }
 
+  #setTarget(target: number): void {
+    const old = this.#target;
+    this.#target = target;
+    log.info(`Number of workers: ${target}`);
+    if (target !== old) this.#observer.targetChanged?.(target, old);
+  }
+
   #signalWorker(w: WorkerHandle, signal: NodeJS.Signals, reason: StopReason): void {
     w.stopReason ??= reason;
     w.transition('draining');
+    this.#dispatcher.remove(w);
     try {
       w.process.kill(signal);
     } catch {
@@ -211,7 +225,8 @@ export class Arbiter {
       log.error(`Reload aborted: the configuration is invalid: ${(err as Error).message}`);
       return;
     }
-    this.#target = this.#config.workers;
+    this.#observer.reloaded?.(this.#config);
+    if (this.#config.workers !== this.#target) this.#setTarget(this.#config.workers);
     const generation = ++this.#lastGeneration;
     this.#pending = { generation, size: this.#target };
     log.info(`Reloading: starting generation ${generation} (${this.#target} workers)`);
@@ -245,6 +260,8 @@ export class Arbiter {
   #onExit(w: WorkerHandle, code: number | null, signal: string | null): void {
     if (!this.#workers.delete(w)) return;
     w.transition('exited');
+    this.#dispatcher.remove(w);
+    this.#observer.workerExited?.(w, code, signal);
     const expected = w.stopReason !== undefined;
     if (signal) {
       const oom = signal === 'SIGKILL' && !expected ? ' Perhaps out of memory?' : '';
@@ -330,9 +347,11 @@ export class Arbiter {
       id: this.#freeSlot(generation),
       age: this.#nextAge++,
       generation,
+      masterPid: process.pid,
       fds: listeners.map((_, i) => 3 + i),
       config: this.#config,
     };
+    this.#observer.beforeSpawn?.(boot);
     let proc: WorkerProcess;
     try {
       proc = this.#ops.spawn({
@@ -354,7 +373,7 @@ export class Arbiter {
       if (proc.pid === undefined)
         this.#push({ kind: 'exit', worker: w, code: ExitCode.WORKER_BOOT_ERROR, signal: null });
     });
-    proc.on('message', (message: unknown) => {
+    proc.on('message', (message: unknown, handle: unknown) => {
       if (!isWorkerMessage(message)) return;
       switch (message.type) {
         case 'heartbeat':
@@ -362,6 +381,13 @@ export class Arbiter {
           return;
         case 'booted':
           return this.#push({ kind: 'booted', worker: w });
+        case 'capacity':
+          if (w.serving) this.#dispatcher.capacity(w, message.free);
+          return;
+        case 'handoff':
+          return this.#dispatcher.handoff(handle as Socket);
+        case 'metrics':
+          return this.#observer.workerMessage?.(w, message);
         default:
           message satisfies never;
       }

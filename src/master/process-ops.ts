@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { MasterMessage } from '../ipc/messages.js';
 
 /** A spawned worker as the arbiter needs it; a fake in unit tests. */
 export interface WorkerProcess extends EventEmitter {
   readonly pid: number;
   kill(signal: NodeJS.Signals): boolean;
+  /** Passes a connection handle over IPC; `done` gets an error when the channel is already closed. */
+  send(message: MasterMessage, handle: Socket, options: object, done: (err: Error | null) => void): boolean;
 }
 
 export interface SpawnRequest {

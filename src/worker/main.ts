@@ -6,9 +6,10 @@ import { TsunicornError } from '../errors.js';
 import { loadApp } from '../http/app-loader.js';
 import { WORKER_BOOT_ENV, type WorkerBoot, type WorkerMessage } from '../ipc/messages.js';
 import { ExitCode } from '../lifecycle/exit-codes.js';
-import { log, setLogLevel } from '../logging/logger.js';
+import { log, reopenLogFiles, setLogLevel } from '../logging/logger.js';
 import { workerClasses } from './classes/index.js';
 import type { RunningWorker } from './classes/worker-class.js';
+import { type Observability, setUpObservability } from './observability.js';
 
 const boot = JSON.parse(process.env[WORKER_BOOT_ENV] ?? 'null') as WorkerBoot | null;
 if (!boot || !process.send) {
@@ -24,7 +25,16 @@ function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message);
 }
 
+/** Resolves once the message is handed to the channel, so a worker can report before it exits. */
+function sendAndWait(message: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected) return resolve();
+    process.send!(message, undefined, undefined, () => resolve());
+  });
+}
+
 let running: RunningWorker | undefined;
+let observability: Observability | undefined;
 let draining: Promise<never> | undefined;
 
 /** Stop accepting, let in-flight requests finish, then exit. The master kills us at its graceful timeout. */
@@ -32,6 +42,7 @@ function drainAndExit(code: number): Promise<never> {
   draining ??= (async () => {
     log.info(`Worker exiting (pid: ${process.pid})`);
     await running?.drain();
+    await observability?.beforeExit();
     process.exit(code);
   })();
   return draining;
@@ -40,15 +51,26 @@ function drainAndExit(code: number): Promise<never> {
 // Installed before the app loads, so an app's own SIGTERM handler runs beside ours and cannot disable the
 // drain.
 process.on('SIGTERM', () => void drainAndExit(ExitCode.OK));
-process.on('SIGQUIT', () => process.exit(ExitCode.OK));
-process.on('SIGINT', () => process.exit(ExitCode.OK));
+/** INT/QUIT is a quick stop: no drain, only the config file's onWorkerInterrupt hook first. */
+async function interrupted(): Promise<never> {
+  await observability?.hooks.run('onWorkerInterrupt', observability.worker);
+  process.exit(ExitCode.OK);
+}
+process.on('SIGQUIT', () => void interrupted());
+process.on('SIGINT', () => void interrupted());
 // Reloads are driven by the master; a HUP from the terminal must not kill a worker.
 process.on('SIGHUP', () => {});
-// Without a listener, SIGUSR1 would open Node's inspector. The master forwards USR1 to reopen log files;
-// workers write to the inherited stderr, which needs no reopening.
-process.on('SIGUSR1', () => {});
-// A worker whose master is gone exits: no orphans, even after the master was SIGKILLed.
-process.on('disconnect', () => process.exit(ExitCode.OK));
+// The master forwards USR1 so every process reopens its log files (logrotate). A listener is needed anyway:
+// without one, SIGUSR1 would open Node's inspector.
+process.on('SIGUSR1', () => reopenLogFiles());
+// A worker whose master is gone exits: no orphans, even after the master was SIGKILLed. The IPC channel's
+// 'disconnect' does not always fire then, so the heartbeat also checks the parent pid, as Gunicorn does.
+const { masterPid } = boot;
+const orphaned = () => {
+  log.info(`Master (pid: ${masterPid}) is gone; worker (pid: ${process.pid}) exiting`);
+  process.exit(ExitCode.OK);
+};
+process.on('disconnect', orphaned);
 process.on('uncaughtException', (err) => {
   log.exception(`Uncaught exception in worker (pid: ${process.pid}); replacing it`, err);
   void drainAndExit(ExitCode.ERROR);
@@ -61,14 +83,28 @@ process.on('unhandledRejection', (reason) => {
     log.exception(`Unhandled promise rejection in worker (pid: ${process.pid})`, reason);
   }
 });
-setInterval(() => send({ type: 'heartbeat' }), 1000);
+// A worker with a stuck part the main loop cannot see (a hung app thread) goes silent, so the master's
+// timeout treats it as the hung worker it is.
+if (process.ppid !== masterPid) orphaned();
+setInterval(() => {
+  if (process.ppid !== masterPid) orphaned();
+  if (running?.healthy() ?? true) send({ type: 'heartbeat' });
+}, 1000);
+
+// Before the app loads, so its boot errors already go to the configured error log.
+observability = await setUpObservability(boot, sendAndWait);
+await observability.hooks.run('afterFork', observability.worker);
 
 try {
-  const app = await loadApp(config.app, process.cwd());
-  running = await workerClasses[config.workerClass].start({ app, config, fds: boot.fds });
+  running = await workerClasses[config.workerClass].start({
+    loadApp: () => loadApp(config.app, process.cwd()),
+    config,
+    fds: boot.fds,
+  });
 } catch (err) {
   if (err instanceof TsunicornError) log.error(err.message);
   else log.exception(`Worker (pid: ${process.pid}) failed to boot`, err);
   process.exit(err instanceof TsunicornError ? err.exitCode : ExitCode.WORKER_BOOT_ERROR);
 }
+await observability.hooks.run('afterWorkerBoot', observability.worker);
 if (!draining) send({ type: 'booted' });

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, Agent, type IncomingHttpHeaders } from 'node:http';
+import { type Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -12,7 +12,12 @@ export const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/apps/${name}`, import.meta.url));
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 15_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -25,16 +30,25 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 /** Pids of a process's children (Linux /proc). */
 export function childPids(pid: number): number[] {
   try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
 }
 
+/** True while the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -76,7 +90,11 @@ export class Server {
 
   /** Resolves when the log matches; returns the match. */
   waitForLog(pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
-    return waitFor(() => this.log.match(pattern), `log ${pattern}\n--- log so far ---\n${this.log}`, timeoutMs);
+    return waitFor(
+      () => this.log.match(pattern),
+      `log ${pattern}\n--- log so far ---\n${this.log}`,
+      timeoutMs,
+    );
   }
 
   /** Counts matches of a global pattern in the log. */
@@ -102,7 +120,10 @@ export class Server {
     return Promise.race([
       this.#exit,
       new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`master did not exit within ${timeoutMs} ms\n${this.log}`)), timeoutMs).unref(),
+        setTimeout(
+          () => reject(new Error(`master did not exit within ${timeoutMs} ms\n${this.log}`)),
+          timeoutMs,
+        ).unref(),
       ),
     ]);
   }
@@ -125,7 +146,10 @@ process.on('exit', () => {
 });
 
 /** Starts the CLI and waits until it listens and `workers` workers have booted (`booted` log lines). */
-export async function startServer(args: string[], opts: RunOptions & { workers?: number } = {}): Promise<Server> {
+export async function startServer(
+  args: string[],
+  opts: RunOptions & { workers?: number } = {},
+): Promise<Server> {
   const server = new Server(args, opts);
   await server.waitForLog(/Listening at: /);
   if (opts.workers !== undefined) {
@@ -144,7 +168,13 @@ export interface Reply {
 export function request(
   target: { port?: number; socketPath?: string },
   path = '/',
-  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: Agent; timeoutMs?: number } = {},
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    agent?: Agent;
+    timeoutMs?: number;
+  } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(

@@ -25,6 +25,7 @@ export const appSettings = [
     section: 'app',
     flags: ['--preload'],
     kind: bool,
+    aliases: ['preload_app'],
     default: false,
     doc: 'Import the app once in the master before starting workers, so an import error exits 4 at once. Workers still import it themselves.',
   }),
@@ -36,6 +37,7 @@ export const appSettings = [
     kind: keyValue,
     default: {},
     repeatable: true,
+    aliases: ['raw_env'],
     doc: 'Set an environment variable for the workers (repeatable).',
   }),
   setting({

@@ -1,19 +1,34 @@
 import { HttpServer } from '../../http/server.js';
-import { listenOnFd } from '../listen.js';
+import { Admission } from '../admission.js';
 import type { WorkerClass } from './worker-class.js';
 
-/** One event loop serving every connection it accepts. */
+/** Node's default keep-alive is 5 s, shorter than most load balancers' idle timeouts (60 s on AWS ALB). */
+export const KEEP_ALIVE_S = 65;
+
+/**
+ * One event loop serving up to --worker-connections connections at once. A connection holds its slot while
+ * it is open, idle keep-alive time included, as Gunicorn's worker_connections counts.
+ */
 export const asyncWorker: WorkerClass = {
-  async start({ app, config, fds }) {
-    const http = new HttpServer(app, config);
-    const listeners = await Promise.all(
-      fds.map((fd) => listenOnFd(fd, config.backlog, (s) => http.accept(s))),
-    );
+  async start({ loadApp, config, fds }) {
+    const http = new HttpServer(await loadApp(), config);
+    const admission = new Admission({
+      fds,
+      backlog: config.backlog,
+      capacity: config.workerConnections,
+      serve(socket) {
+        socket.once('close', () => admission.release());
+        http.accept(socket);
+        socket.resume();
+      },
+    });
+    await admission.listen();
     return {
       async drain() {
-        for (const l of listeners) l.close();
+        admission.drain();
         await http.drain();
       },
+      healthy: () => true,
     };
   },
 };

@@ -1,0 +1,72 @@
+import type { Socket } from 'node:net';
+import { holdReceivedSocket } from '../ipc/handles.js';
+import { log } from '../logging/logger.js';
+import type { WorkerProcess } from './process-ops.js';
+
+/** What the dispatcher needs of a worker: a way to pass it a connection. */
+export interface DispatchTarget {
+  readonly pid: number;
+  readonly process: Pick<WorkerProcess, 'send'>;
+}
+
+/**
+ * Routes the connections that full workers hand off. Workers accept on the shared sockets themselves (the
+ * fast path, where the master is not involved); a worker that accepts while it has no free capacity passes
+ * the connection here, and it goes to a worker that reported free capacity, or waits in FIFO order until
+ * one does. A connection is never reset for lack of capacity: it waits, as it would in the kernel queue.
+ */
+export class Dispatcher {
+  /** Free capacity per worker, as last reported minus what was routed to it since. */
+  readonly #free = new Map<DispatchTarget, number>();
+  readonly #queue: Socket[] = [];
+
+  /** A worker reported its free capacity. */
+  capacity(worker: DispatchTarget, free: number): void {
+    this.#free.set(worker, free);
+    this.#flush();
+  }
+
+  /** A worker handed off a connection it could not take. */
+  handoff(socket: Socket): void {
+    holdReceivedSocket(socket);
+    // A client that gives up while queued must not be routed later.
+    socket.once('close', () => {
+      const i = this.#queue.indexOf(socket);
+      if (i >= 0) this.#queue.splice(i, 1);
+    });
+    this.#queue.push(socket);
+    this.#flush();
+  }
+
+  /** The worker takes no more routed connections (draining or gone). */
+  remove(worker: DispatchTarget): void {
+    this.#free.delete(worker);
+  }
+
+  #flush(): void {
+    while (this.#queue.length) {
+      const target = this.#mostFree();
+      if (!target) return;
+      const socket = this.#queue.shift()!;
+      this.#free.set(target, this.#free.get(target)! - 1);
+      target.process.send({ type: 'connection' }, socket, {}, (err) => {
+        if (!err) return;
+        // The worker's channel closed before its exit was seen; the handle was not consumed.
+        log.debug(`Cannot pass a connection to worker (pid:${target.pid}): ${err.message}`);
+        this.#free.delete(target);
+        this.#queue.unshift(socket);
+        this.#flush();
+      });
+    }
+  }
+
+  /** The worker with the most free capacity, so a burst spreads instead of filling one worker first. */
+  #mostFree(): DispatchTarget | undefined {
+    let best: DispatchTarget | undefined;
+    let most = 0;
+    for (const [worker, free] of this.#free) {
+      if (free > most) [best, most] = [worker, free];
+    }
+    return best;
+  }
+}

@@ -1,0 +1,143 @@
+import { once } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { holdReceivedSocket } from '../ipc/handles.js';
+import { isMasterMessage, type WorkerMessage } from '../ipc/messages.js';
+
+export interface AdmissionOptions {
+  /** Inherited listener fds. */
+  readonly fds: readonly number[];
+  readonly backlog: number;
+  /** How many connections may hold a slot at once: sync 1, threads N, async --worker-connections. */
+  readonly capacity: number;
+  /**
+   * Serves a connection that now holds a slot. The socket has read nothing yet; the callee starts it. The
+   * slot is the caller's until it calls release().
+   */
+  readonly serve: (socket: Socket) => void;
+}
+
+/**
+ * One admission mechanism for every worker class. The worker accepts straight from the shared sockets while
+ * it has a free slot. Node's event loop accepts eagerly, in bursts, whenever it is free; a connection it
+ * accepts while full is passed, unread, to the master, which routes it to a worker with a free slot or
+ * queues it. A connection the master passes here is always kept: served at once, or queued until a slot
+ * frees, never bounced back, so it cannot circulate.
+ */
+export class Admission {
+  readonly #options: AdmissionOptions;
+  readonly #listeners: Server[] = [];
+  /** Connections the master passed while every slot was taken, served first as slots free. */
+  readonly #waiting: Socket[] = [];
+  #free: number;
+  #reported = -1;
+  #reportPending = false;
+  /** A connection came from the master since the last report, which must answer it. */
+  #owesReport = false;
+  #draining = false;
+
+  constructor(options: AdmissionOptions) {
+    this.#options = options;
+    this.#free = options.capacity;
+  }
+
+  /** Starts accepting on every listener and taking connections from the master. */
+  async listen(): Promise<void> {
+    process.on('message', (message: unknown, handle: unknown) => {
+      if (!isMasterMessage(message)) return;
+      switch (message.type) {
+        case 'connection':
+          return this.#fromMaster(handle as Socket);
+        default:
+          message.type satisfies never;
+      }
+    });
+    for (const fd of this.#options.fds) {
+      // pauseOnConnect: a connection handed off must not have been read from.
+      const server = createServer({ pauseOnConnect: true }, (socket) => this.#accepted(socket));
+      server.listen({ fd, backlog: this.#options.backlog });
+      await once(server, 'listening');
+      this.#listeners.push(server);
+    }
+    this.#report();
+  }
+
+  /** Slots not held by a connection; negative while serving connections beyond capacity. */
+  get free(): number {
+    return this.#free;
+  }
+
+  /** Takes a slot for a connection that is already here (a new request on a kept-alive connection). */
+  acquire(): void {
+    this.#free--;
+    this.#changed();
+  }
+
+  /** Gives a slot back; the longest-waiting connection from the master takes it if there is one. */
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) {
+      this.#options.serve(next);
+      return;
+    }
+    this.#free++;
+    this.#changed();
+  }
+
+  /** Stops accepting. Connections already passed here are still served as slots free. */
+  drain(): void {
+    this.#draining = true;
+    for (const server of this.#listeners) server.close();
+  }
+
+  #accepted(socket: Socket): void {
+    if (this.#free > 0) {
+      this.#free--;
+      this.#changed();
+      this.#options.serve(socket);
+    } else if (process.connected) {
+      process.send!({ type: 'handoff' } satisfies WorkerMessage, socket);
+    } else {
+      this.#waiting.push(socket);
+    }
+  }
+
+  #fromMaster(socket: Socket): void {
+    holdReceivedSocket(socket);
+    // The master counted this connection against the capacity we last reported, while our own count may
+    // have risen since without a report: without an answer its estimate only falls, and connections it
+    // queues would wait for a zero crossing that may never come.
+    this.#owesReport = true;
+    if (this.#free > 0) {
+      this.#free--;
+      this.#changed();
+      this.#options.serve(socket);
+    } else {
+      this.#changed();
+      this.#waiting.push(socket);
+      socket.once('close', () => {
+        const i = this.#waiting.indexOf(socket);
+        if (i >= 0) this.#waiting.splice(i, 1);
+      });
+    }
+  }
+
+  #changed(): void {
+    // Only reaching or leaving zero changes where the master routes, and one report per loop turn is
+    // enough however many connections came and went in it.
+    if (this.#reportPending || (!this.#owesReport && this.#free > 0 === this.#reported > 0)) return;
+    this.#reportPending = true;
+    setImmediate(() => {
+      this.#reportPending = false;
+      this.#report();
+    });
+  }
+
+  #report(): void {
+    if (this.#draining || !process.connected) return;
+    const free = Math.max(0, this.#free);
+    if (free === this.#reported && !this.#owesReport) return;
+    this.#reported = free;
+    this.#owesReport = false;
+    process.send!({ type: 'capacity', free } satisfies WorkerMessage);
+  }
+}

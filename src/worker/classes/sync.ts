@@ -1,0 +1,35 @@
+import { HttpServer } from '../../http/server.js';
+import { Admission } from '../admission.js';
+import type { WorkerClass } from './worker-class.js';
+
+/**
+ * One request at a time per worker, as Gunicorn's sync worker. The worker's one slot is held by its one
+ * connection from accept to close, so a connection that has not sent its request yet also keeps others out
+ * (they go to an idle worker through the master instead of queueing behind it here).
+ */
+export const syncWorker: WorkerClass = {
+  async start({ loadApp, config, fds }) {
+    const http = new HttpServer(await loadApp(), { keepAlive: 0 });
+    // Keep-alive off, as Gunicorn's sync: every response says `Connection: close`, and a request pipelined
+    // behind the first gets a 503 instead of running beside it.
+    http.server.maxRequestsPerSocket = 1;
+    const admission = new Admission({
+      fds,
+      backlog: config.backlog,
+      capacity: 1,
+      serve(socket) {
+        socket.once('close', () => admission.release());
+        http.accept(socket);
+        socket.resume();
+      },
+    });
+    await admission.listen();
+    return {
+      async drain() {
+        admission.drain();
+        await http.drain();
+      },
+      healthy: () => true,
+    };
+  },
+};

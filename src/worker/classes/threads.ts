@@ -1,0 +1,74 @@
+import type { Socket } from 'node:net';
+import { binding } from '../../http/adapters/adapter.js';
+import { HttpServer } from '../../http/server.js';
+import { Admission } from '../admission.js';
+import { ThreadPool } from '../threads/pool.js';
+import { KEEP_ALIVE_S } from './async.js';
+import type { WorkerClass } from './worker-class.js';
+
+/** Used until a hung-worker timeout is configured: Gunicorn's default. */
+const DEFAULT_TIMEOUT_S = 30;
+
+/**
+ * --threads app threads per worker, each running one request at a time, as Gunicorn's gthread. The main
+ * thread accepts, parses and keeps idle keep-alive connections; it never runs app code. A connection holds a
+ * slot from accept until its request is answered, and again for each later request on it, so an idle
+ * keep-alive connection does not keep a thread's worth of capacity from other clients.
+ */
+export const threadsWorker: WorkerClass = {
+  async start({ config, fds }) {
+    const timeout =
+      'timeout' in config && typeof config.timeout === 'number' ? config.timeout : DEFAULT_TIMEOUT_S;
+    const pool = await ThreadPool.start({
+      size: config.threads,
+      boot: {
+        app: config.app,
+        cwd: process.cwd(),
+        logLevel: config.logLevel,
+        unhandledRejection: config.unhandledRejection,
+      },
+      hungAfterMs: timeout * 1000,
+    });
+    const http = new HttpServer(
+      binding('threads', (req, res) => pool.dispatch(req, res)),
+      { keepAlive: KEEP_ALIVE_S },
+    );
+    /** Connections holding a slot, and how many of their requests are unanswered. */
+    const holding = new Map<Socket, number>();
+    const release = (socket: Socket) => {
+      if (holding.delete(socket)) admission.release();
+    };
+    http.server.on('request', (req, res) => {
+      const socket = req.socket;
+      const inFlight = holding.get(socket);
+      if (inFlight === undefined) admission.acquire();
+      holding.set(socket, (inFlight ?? 0) + 1);
+      res.once('close', () => {
+        const left = (holding.get(socket) ?? 1) - 1;
+        if (left === 0) release(socket);
+        else holding.set(socket, left);
+      });
+    });
+    const admission = new Admission({
+      fds,
+      backlog: config.backlog,
+      capacity: config.threads,
+      serve(socket) {
+        // Accepted and not yet sent its request: it already counts, or a burst would all land here.
+        holding.set(socket, 0);
+        socket.once('close', () => release(socket));
+        http.accept(socket);
+        socket.resume();
+      },
+    });
+    await admission.listen();
+    return {
+      async drain() {
+        admission.drain();
+        await http.drain();
+        await pool.close();
+      },
+      healthy: () => pool.healthy(),
+    };
+  },
+};

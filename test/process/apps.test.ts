@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { describe, test } from 'node:test';
+import { fixture, request, startServer, waitServing } from '../helpers/server.ts';
+
+/** Each app kind, served unchanged: [spec, expected body of GET /]. */
+const kinds: [string, string][] = [
+  ['listener.ts', 'listener-ts'],
+  ['listener.cjs', 'listener-cjs'],
+  ['server.mjs', 'server-mjs'],
+  ['server.cts', 'server-cts'],
+  ['express.ts', 'express'],
+  ['fastify.ts', 'fastify'],
+  ['fastify.ts:build()', 'fastify'],
+  ['koa.ts', 'koa'],
+  ['hono.ts', 'hono'],
+  ['fetch-object.ts', 'fetch-object GET /'],
+  ['fetch-object.js', 'fetch-object-js /'],
+  ['fetch-fn.mjs', 'fetch-fn GET'],
+  ["factory.ts:create('hi', excited=true)", 'hi!'],
+  ["factory.ts:createAsync('yo')", 'yo'],
+  ['ts-features.ts', 'ts-features happy'],
+  ['cjs-ts/app.ts:app', 'cjs-ts helper OK'],
+];
+
+async function serve(spec: string) {
+  const server = await startServer(['-w', '1', '-b', '127.0.0.1:0', fixture(spec)], { workers: 1 });
+  await waitServing({ port: server.port });
+  return server;
+}
+
+describe('app kinds', () => {
+  for (const [spec, body] of kinds) {
+    test(`serves ${spec}`, async (t) => {
+      const server = await serve(spec);
+      t.after(() => server.kill());
+      const r = await request({ port: server.port });
+      assert.equal(r.status, 200);
+      assert.equal(r.body, body);
+    });
+  }
+});
+
+describe('request handling', () => {
+  test('Express: JSON bodies, and a throwing route gives 500 and a logged stack while the worker serves on', async (t) => {
+    const server = await serve('express.ts');
+    t.after(() => server.kill());
+    const echo = await request({ port: server.port }, '/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ a: 1 }),
+    });
+    assert.deepEqual(JSON.parse(echo.body), { a: 1 });
+    assert.equal((await request({ port: server.port }, '/boom')).status, 500);
+    assert.equal((await request({ port: server.port })).status, 200);
+  });
+
+  test('Fastify and Hono echo JSON; Hono keeps two Set-Cookie headers apart', async (t) => {
+    for (const spec of ['fastify.ts', 'hono.ts']) {
+      const server = await serve(spec);
+      t.after(() => server.kill());
+      const echo = await request({ port: server.port }, '/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: spec }),
+      });
+      assert.deepEqual(JSON.parse(echo.body), { kind: spec });
+      if (spec === 'hono.ts') {
+        const r = await request({ port: server.port }, '/cookies');
+        assert.deepEqual(r.headers['set-cookie'], [
+          'a=1; Path=/',
+          'b=2; Expires=Wed, 21 Oct 2099 07:28:00 GMT',
+        ]);
+      }
+    }
+  });
+
+  test('a plain listener that throws: 500 and the stack in the log; an error outside a request replaces the worker', async (t) => {
+    const server = await serve('crash.mjs');
+    t.after(() => server.kill());
+    const r = await request({ port: server.port }, '/throw');
+    assert.equal(r.status, 500);
+    await server.waitForLog(/Error handling request GET \/throw\n.*Error: request boom/);
+    const first = server.workers()[0];
+    assert.equal((await request({ port: server.port }, '/async-crash')).status, 200);
+    await server.waitForLog(/Uncaught exception in worker[\s\S]*crash outside a request/);
+    await server.waitForLog(new RegExp(`Worker \\(pid:${first}\\) exited with code 1`));
+    await waitServing({ port: server.port });
+    assert.notEqual(server.workers()[0], first);
+  });
+
+  test('fetch apps: the response streams as written, HEAD has no body, uploads stream in, errors are 500', async (t) => {
+    const server = await serve('fetch-object.ts');
+    t.after(() => server.kill());
+    const arrivals: number[] = [];
+    const started = Date.now();
+    const body = await new Promise<string>((resolve, reject) => {
+      httpRequest({ host: '127.0.0.1', port: server.port, path: '/stream', agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => {
+          arrivals.push(Date.now() - started);
+          text += d;
+        });
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    assert.equal(body, 'chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n');
+    assert.ok(arrivals.length >= 3, `chunks arrived separately (${arrivals.length} reads)`);
+    assert.ok(arrivals[0]! < arrivals.at(-1)! - 100, 'the first chunk came well before the last');
+
+    const head = await request({ port: server.port }, '/', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+
+    const upload = await request({ port: server.port }, '/upload', {
+      method: 'POST',
+      body: Buffer.alloc(3 * 1024 * 1024, 1),
+    });
+    assert.deepEqual(JSON.parse(upload.body), { bytes: 3 * 1024 * 1024 });
+
+    assert.equal((await request({ port: server.port }, '/boom')).status, 500);
+    await server.waitForLog(/fetch boom/);
+  });
+});

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { describe, test } from 'node:test';
+import { fixture, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
+
+/** Checks every line against the Prometheus text exposition format; returns the samples by series. */
+function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const sample =
+    /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|[Nn][Aa][Nn]|[+-]Inf)( \d+)?$/;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+    const m = sample.exec(line);
+    assert.ok(m, `not a Prometheus sample line: ${JSON.stringify(line)}`);
+    samples.set(`${m[1]}${m[2] ?? ''}`, Number(m[3]));
+  }
+  return samples;
+}
+
+function sum(samples: Map<string, number>, name: string): number {
+  let total = 0;
+  for (const [series, value] of samples) if (series === name || series.startsWith(`${name}{`)) total += value;
+  return total;
+}
+
+async function scrape(port: number): Promise<Map<string, number>> {
+  const r = await request({ port }, '/metrics');
+  assert.equal(r.status, 200);
+  assert.match(String(r.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(r.body);
+}
+
+describe('statsd and Prometheus', () => {
+  test('a UDP statsd listener receives tsunicorn.requests and tsunicorn.request.duration', async (t) => {
+    const udp = createSocket('udp4');
+    const packets: string[] = [];
+    udp.on('message', (m) => packets.push(...m.toString().split('\n')));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    t.after(() => udp.close());
+    const server = await startServer(
+      [
+        '-w',
+        '2',
+        '-b',
+        '127.0.0.1:0',
+        '--statsd-host',
+        `127.0.0.1:${udp.address().port}`,
+        '--statsd-prefix',
+        'shop',
+        '--dogstatsd-tags',
+        'env:test',
+        fixture('pid.mjs'),
+      ],
+      { workers: 2 },
+    );
+    t.after(() => server.kill());
+    await waitServing({ port: server.port });
+    await request({ port: server.port }, '/missing-is-still-200');
+    await waitFor(
+      () =>
+        packets.includes('shop.tsunicorn.requests:1|c|#env:test') &&
+        packets.some((p) => /^shop\.tsunicorn\.request\.duration:[\d.]+\|ms\|#env:test$/.test(p)) &&
+        packets.includes('shop.tsunicorn.request.status.200:1|c|#env:test') &&
+        packets.some((p) => /^shop\.tsunicorn\.workers:2\|g\|#env:test$/.test(p)),
+      `statsd packets, got ${JSON.stringify(packets)}`,
+    );
+  });
+
+  test('/metrics counts every request across workers and never goes down across a HUP', async (t) => {
+    const server = await startServer(
+      ['-w', '2', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', fixture('pid.mjs')],
+      { workers: 2 },
+    );
+    t.after(() => server.kill());
+    const metricsPort = Number(
+      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
+    );
+    await waitServing({ port: server.port });
+    const first = await scrape(metricsPort);
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      assert.ok(sum(first, name) > 0, `${name} missing`);
+    }
+    const pids = new Set<number>();
+    const sent = 40;
+    for (let i = 0; i < sent; i++)
+      pids.add(JSON.parse((await request({ port: server.port }, `/r${i}`)).body).pid);
+    assert.equal(pids.size, 2, 'both workers served');
+    // waitServing's own requests count too: everything the server answered with 200.
+    const before = await waitFor(async () => {
+      const s = await scrape(metricsPort);
+      return sum(s, 'tsunicorn_requests_total') >= sent ? s : undefined;
+    }, 'the request counter');
+    const counted = sum(before, 'tsunicorn_requests_total');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(
+      sum(await scrape(metricsPort), 'tsunicorn_requests_total'),
+      counted,
+      'no request counted twice',
+    );
+    assert.equal(sum(before, 'tsunicorn_workers{state="ready"}'), 2);
+    assert.ok(sum(before, 'tsunicorn_request_duration_seconds_count') >= sent);
+
+    server.signal('SIGHUP');
+    let lowest = Number.POSITIVE_INFINITY;
+    const watch = setInterval(() => {
+      scrape(metricsPort).then(
+        (s) => {
+          lowest = Math.min(lowest, sum(s, 'tsunicorn_requests_total'));
+        },
+        () => {},
+      );
+    }, 50);
+    t.after(() => clearInterval(watch));
+    await server.waitForLog(/Reload complete/);
+    await waitFor(() => server.count(/Worker exiting/) >= 2, 'the old workers gone');
+    await new Promise((r) => setTimeout(r, 1500));
+    clearInterval(watch);
+    assert.ok(lowest >= counted, `the counter went down to ${lowest} from ${counted}`);
+    for (let i = 0; i < 10; i++) await request({ port: server.port }, `/after${i}`);
+    await waitFor(
+      async () => sum(await scrape(metricsPort), 'tsunicorn_requests_total') === counted + 10,
+      'the counter after the reload',
+    );
+    assert.equal(sum(await scrape(metricsPort), 'tsunicorn_worker_restarts_total{reason="reload"}'), 2);
+  });
+});
