@@ -143,7 +143,10 @@ describe('master and workers', () => {
     t.after(() => server.kill());
     // Both workers must have imported the app before it is broken on disk.
     const seen = new Set<number>([0]);
-    await waitFor(async () => seen.add(await pidOf(server.port).catch(() => 0)).size === 3, 'both workers answering');
+    await waitFor(
+      async () => seen.add(await pidOf(server.port).catch(() => 0)).size === 3,
+      'both workers answering',
+    );
     const before = server.workers().sort();
     writeFileSync(app, "throw new Error('broken deploy');\n");
     server.signal('SIGHUP');
