@@ -2,9 +2,6 @@ import { HttpServer } from '../../http/server.js';
 import { Admission } from '../admission.js';
 import type { WorkerClass } from './worker-class.js';
 
-/** Node's default keep-alive is 5 s, shorter than most load balancers' idle timeouts (60 s on AWS ALB). */
-export const KEEP_ALIVE_S = 65;
-
 /**
  * One event loop serving up to --worker-connections connections at once. A connection holds its slot while
  * it is open, idle keep-alive time included, as Gunicorn's worker_connections counts.

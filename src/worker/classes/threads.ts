@@ -3,7 +3,6 @@ import { binding } from '../../http/adapters/adapter.js';
 import { HttpServer } from '../../http/server.js';
 import { Admission } from '../admission.js';
 import { ThreadPool } from '../threads/pool.js';
-import { KEEP_ALIVE_S } from './async.js';
 import type { WorkerClass } from './worker-class.js';
 
 /** Used until a hung-worker timeout is configured: Gunicorn's default. */
@@ -31,7 +30,7 @@ export const threadsWorker: WorkerClass = {
     });
     const http = new HttpServer(
       binding('threads', (req, res) => pool.dispatch(req, res)),
-      { keepAlive: KEEP_ALIVE_S },
+      config,
     );
     /** Connections holding a slot, and how many of their requests are unanswered. */
     const holding = new Map<Socket, number>();
