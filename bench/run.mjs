@@ -157,6 +157,26 @@ let logDir = null;
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+/**
+ * Starts a contender on a fresh port and waits for its first 200. Two tries: a start that fails once can
+ * be a hiccup (a rebuild of dist/ under way), one that fails twice is reported.
+ */
+async function startContender(c, ctx, logFile) {
+  let reason = '';
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const port = await freePort();
+    const spec = c.def.command(ctx, port);
+    const t0 = performance.now();
+    const handle = spawnGroup(spec.command, spec.args, { cwd: benchDir, env: spec.env, logFile });
+    const ready = await waitUntilServing(handle, HOST, port, 20_000);
+    if (ready.ok) return { ok: true, handle, port, spec, readyMs: performance.now() - t0 };
+    reason = ready.reason;
+    await stopGroup(handle);
+    for (const path of spec.cleanup ?? []) rmSync(path, { recursive: true, force: true });
+  }
+  return { ok: false, reason };
+}
+
 async function main() {
   const opts = parseCli(process.argv.slice(2));
   if (opts.help) {
@@ -231,7 +251,7 @@ async function main() {
 
   const perCell = opts.warmup + opts.duration;
   const cellsPerRound = contenders.filter((c) => !c.skipped).reduce((n, c) => n + scenariosFor(c).length, 0);
-  const totalCells = cellsPerRound * opts.rounds;
+  let totalCells = cellsPerRound * opts.rounds;
   console.log(
     `tsunicorn bench: ${contenders.filter((c) => !c.skipped).length} contenders × ${scenarios.length} scenarios × ${opts.rounds} rounds, ` +
       `${opts.duration} s each (+${opts.warmup} s warm-up), ${opts.connections} connections, ${opts.workers} workers, ${tool.name}; ` +
@@ -241,7 +261,7 @@ async function main() {
   const samples = [];
   const interactive = process.stdout.isTTY;
   let done = 0;
-  const started = Date.now();
+  const runStart = Date.now();
 
   for (let round = 1; round <= opts.rounds; round++) {
     // Rotating the start position spreads thermal and background drift over every contender.
@@ -249,23 +269,20 @@ async function main() {
     const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
     for (const c of order) {
       if (c.skipped) continue;
-      const port = await freePort();
-      const spec = c.def.command(ctx, port);
+      const logFile = join(logDir, `${c.id}.log`);
+      const start = await startContender(c, ctx, logFile);
+      if (!start.ok) {
+        c.skipped = `did not start: ${start.reason}${tail(logFile) ? ` — ${tail(logFile)}` : ''}`;
+        console.log(`skip: ${c.label}: ${c.skipped}`);
+        totalCells -= scenariosFor(c).length * (opts.rounds - round + 1);
+        continue;
+      }
+      const { handle, port, spec } = start;
       c.command ??= [
         relative(repo, spec.command) || spec.command,
         ...spec.args.map((a) => (a.startsWith(repo) ? relative(repo, a) : a)),
       ].join(' ');
-      const logFile = join(logDir, `${c.id}.log`);
-      const t0 = performance.now();
-      const handle = spawnGroup(spec.command, spec.args, { cwd: benchDir, env: spec.env, logFile });
-      const ready = await waitUntilServing(handle, HOST, port, 20_000);
-      if (!ready.ok) {
-        c.skipped = `did not start: ${ready.reason}${tail(logFile) ? ` — ${tail(logFile)}` : ''}`;
-        console.log(`skip: ${c.label}: ${c.skipped}`);
-        await stopGroup(handle);
-        continue;
-      }
-      c.readyMs.push(performance.now() - t0);
+      c.readyMs.push(start.readyMs);
       // Let the other workers finish booting: the first answer proves only one of them.
       await delay(300);
       for (const scenario of scenariosFor(c)) {
@@ -308,7 +325,7 @@ async function main() {
         const summary = sample.failed
           ? `failed: ${sample.failed}`
           : `${int.format(sample.rps)} req/s, p99 ${sample.p99Ms.toFixed(2)} ms${sample.errors ? `, ${int.format(sample.errors)} errors` : ''}` +
-            ` (${done < totalCells ? `about ${fmtDuration(((Date.now() - started) / 1000 / done) * (totalCells - done))} left` : 'done'})`;
+            ` (${done < totalCells ? `about ${fmtDuration(((Date.now() - runStart) / 1000 / done) * (totalCells - done))} left` : 'done'})`;
         console.log(interactive ? ` ${summary}` : `${prefix} … ${summary}`);
         if (sample.failed && processTree(handle.pid).length === 0) break;
       }
