@@ -1,6 +1,14 @@
 import type { Kind } from './kinds.js';
 
-export type Section = 'config' | 'app' | 'server' | 'http' | 'workers' | 'logging' | 'metrics';
+export type Section =
+  | 'config'
+  | 'app'
+  | 'server'
+  | 'http'
+  | 'workers'
+  | 'supervision'
+  | 'logging'
+  | 'metrics';
 
 /** What a default may depend on: the environment and the settings resolved before it in the table. */
 export interface DefaultContext {

@@ -5,6 +5,7 @@ import { httpSettings } from './settings/http.js';
 import { loggingSettings } from './settings/logging.js';
 import { metricsSettings } from './settings/metrics.js';
 import { serverSettings } from './settings/server.js';
+import { supervisionSettings } from './settings/supervision.js';
 import { workerSettings } from './settings/workers.js';
 
 /** Sections in --help and docs order; within the table, a setting's default may read those before it. */
@@ -14,6 +15,7 @@ export const sectionTitles: Record<Section, string> = {
   server: 'Server socket',
   http: 'HTTP limits and timeouts',
   workers: 'Workers',
+  supervision: 'Supervision',
   logging: 'Logging',
   metrics: 'Metrics',
 };
@@ -24,6 +26,7 @@ export const settings = [
   ...serverSettings,
   ...httpSettings,
   ...workerSettings,
+  ...supervisionSettings,
   ...loggingSettings,
   ...metricsSettings,
 ] as const;

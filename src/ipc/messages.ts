@@ -23,8 +23,10 @@ export const WORKER_BOOT_ENV = 'TSUNICORN_WORKER';
 export type WorkerMessage =
   /** The worker is accepting on every listener: it counts as capacity from now on. */
   | { readonly type: 'booted' }
-  /** Sent every second by the worker's main event loop. */
-  | { readonly type: 'heartbeat' }
+  /** Sent every second by the worker's main event loop, with its resident memory in bytes. */
+  | { readonly type: 'heartbeat'; readonly rss: number }
+  /** The worker asks to be replaced (it keeps serving until the replacement booted and it is drained). */
+  | { readonly type: 'recycle'; readonly reason: RecycleReason }
   /**
    * How many more connections the worker can take now. Sent when the count reaches or leaves zero, and in
    * answer to each connection the master routed here: the master learns what it needs for routing without a
@@ -36,11 +38,15 @@ export type WorkerMessage =
   /** The worker's cumulative Prometheus metrics (prom-client's JSON form), when --metrics-bind is set. */
   | { readonly type: 'metrics'; readonly metrics: readonly object[] };
 
+/** Why a healthy worker is replaced; also the `reason` label of restart metrics. */
+export type RecycleReason = 'max-requests' | 'memory';
+
 export type WorkerMessageType = WorkerMessage['type'];
 
 const workerMessageTypes: ReadonlySet<string> = new Set<WorkerMessageType>([
   'booted',
   'heartbeat',
+  'recycle',
   'capacity',
   'handoff',
   'metrics',
@@ -56,11 +62,16 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
 
 export type MasterMessage =
   /** Carries a connection (the IPC handle) another worker handed off; the receiver always serves it. */
-  { readonly type: 'connection' };
+  | { readonly type: 'connection' }
+  /**
+   * Connections are (or are no longer) waiting in the master. While they are, a worker hands off what it
+   * accepts even with a free slot, so waiting connections are served first, in order.
+   */
+  | { readonly type: 'backlog'; readonly waiting: boolean };
 
 export type MasterMessageType = MasterMessage['type'];
 
-const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>(['connection']);
+const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>(['connection', 'backlog']);
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
   return (

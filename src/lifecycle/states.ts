@@ -13,7 +13,15 @@ export const transitions: Readonly<Record<WorkerState, readonly WorkerState[]>> 
 };
 
 /** Why the master asked a worker to stop, kept apart from how it exited. */
-export type StopReason = 'shutdown' | 'quick-shutdown' | 'reload' | 'scale-down' | 'reload-aborted' | 'halt';
+export type StopReason =
+  | 'shutdown'
+  | 'quick-shutdown'
+  | 'reload'
+  | 'scale-down'
+  | 'reload-aborted'
+  | 'halt'
+  | 'max-requests'
+  | 'memory';
 
 export function canTransition(from: WorkerState, to: WorkerState): boolean {
   return transitions[from].includes(to);

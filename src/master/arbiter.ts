@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { parseEnv } from 'node:util';
 import type { Config } from '../config/table.js';
-import { isWorkerMessage, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc/messages.js';
+import { isWorkerMessage, type RecycleReason, WORKER_BOOT_ENV, type WorkerBoot } from '../ipc/messages.js';
 import { ExitCode, haltReason } from '../lifecycle/exit-codes.js';
 import type { StopReason } from '../lifecycle/states.js';
 import { log, reopenLogFiles } from '../logging/logger.js';
@@ -30,6 +30,7 @@ export interface ArbiterOptions {
 type ArbiterEvent =
   | { readonly kind: 'signal'; readonly signal: MasterSignal }
   | { readonly kind: 'booted'; readonly worker: WorkerHandle }
+  | { readonly kind: 'recycle'; readonly worker: WorkerHandle; readonly reason: RecycleReason }
   | {
       readonly kind: 'exit';
       readonly worker: WorkerHandle;
@@ -43,6 +44,16 @@ const QUICK_STOP_MS = 2000;
 const REAP_WAIT_MS = 5000;
 const BACKOFF_FIRST_MS = 100;
 const BACKOFF_MAX_MS = 10_000;
+/** A worker that dies this soon after booting failed to boot (it never really served). */
+const EARLY_EXIT_MS = 5000;
+/** Failed boots are counted over this window against --max-boot-failures. */
+const BOOT_FAILURE_WINDOW_MS = 60_000;
+/** After this long without a failed boot, the back-off starts again from its first step. */
+const BACKOFF_RESET_MS = 30_000;
+/** SIGKILL follows SIGABRT this long after a timeout. */
+const ABORT_GRACE_MS = 1000;
+/** Consecutive heartbeats over --max-worker-memory before recycling: one spike is not a leak. */
+const MEMORY_SAMPLES = 3;
 
 /**
  * The supervisor. Signal handlers and child events only enqueue; one loop dispatches them, then manages
@@ -67,7 +78,8 @@ export class Arbiter {
   #wake: (() => void) | undefined;
   #stopping: { deadline: number; killedAt?: number; code: number; graceful: boolean } | undefined;
   #everBooted = false;
-  #bootFailures = 0;
+  /** When recent boots failed, for the back-off and the --max-boot-failures window. */
+  #bootFailures: number[] = [];
   #nextSpawnAt = 0;
 
   constructor(options: ArbiterOptions) {
@@ -94,6 +106,7 @@ export class Arbiter {
     for (;;) {
       await this.#sleep(this.#stopping ? 100 : 1000);
       for (const event of this.#events.splice(0)) await this.#dispatch(event);
+      this.#murderWorkers();
       if (this.#stopping) {
         const code = this.#continueStop();
         if (code !== undefined) return code;
@@ -128,6 +141,8 @@ export class Arbiter {
         return this.#handleSignal(event.signal);
       case 'booted':
         return this.#onBooted(event.worker);
+      case 'recycle':
+        return this.#recycle(event.worker, event.reason);
       case 'exit':
         return this.#onExit(event.worker, event.code, event.signal);
     }
@@ -237,8 +252,12 @@ export class Arbiter {
     if (!w.transition('ready')) return;
     w.bootedAt = this.#ops.now();
     this.#everBooted = true;
-    this.#bootFailures = 0;
     log.debug(`Worker (pid:${w.pid}) booted`);
+    const old = w.replaces;
+    if (old?.serving) {
+      log.info(`Worker (pid:${old.pid}) recycled (${old.recycleReason}); replaced by pid ${w.pid}`);
+      this.#signalWorker(old, 'SIGTERM', old.recycleReason!);
+    }
     const pending = this.#pending;
     if (pending && w.generation === pending.generation) {
       const fresh = [...this.#workers].filter((x) => x.generation === pending.generation && x.serving);
@@ -263,7 +282,9 @@ export class Arbiter {
     this.#dispatcher.remove(w);
     this.#observer.workerExited?.(w, code, signal);
     const expected = w.stopReason !== undefined;
-    if (signal) {
+    if (w.killedFor === 'boot-timeout') {
+      log.error(`Worker (pid:${w.pid}) did not boot within ${this.#config.bootTimeout} s and was killed`);
+    } else if (signal) {
       const oom = signal === 'SIGKILL' && !expected ? ' Perhaps out of memory?' : '';
       (expected ? log.info : log.error)(`Worker (pid:${w.pid}) was sent ${signal}!${oom}`);
     } else if (code !== 0) {
@@ -271,18 +292,94 @@ export class Arbiter {
     } else if (!expected) {
       log.warning(`Worker (pid:${w.pid}) exited with code 0`);
     }
-    if (this.#stopping || w.booted || expected) return;
+    if (this.#stopping || expected || w.killedFor === 'timeout') return;
+    const now = this.#ops.now();
+    if (w.bootedAt !== undefined && now - w.bootedAt >= EARLY_EXIT_MS) return;
 
-    // It never booted: a boot failure.
+    // It never booted, or died right after: a boot failure.
     if (this.#pending && w.generation === this.#pending.generation) {
       this.#abortReload(code);
     } else if (!this.#everBooted) {
       this.#halt(code === ExitCode.APP_LOAD_ERROR ? ExitCode.APP_LOAD_ERROR : ExitCode.WORKER_BOOT_ERROR);
     } else {
-      this.#bootFailures += 1;
-      const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this.#bootFailures - 1), BACKOFF_MAX_MS);
-      this.#nextSpawnAt = this.#ops.now() + delay;
-      log.warning(`Worker failed to boot (${this.#bootFailures} in a row); next spawn in ${delay} ms`);
+      this.#bootFailed(now);
+    }
+  }
+
+  /** Back-off between respawns, and a halt once too many boots failed in the window: never a fork storm. */
+  #bootFailed(now: number): void {
+    this.#bootFailures = [...this.#bootFailures.filter((t) => now - t < BOOT_FAILURE_WINDOW_MS), now];
+    const failures = this.#bootFailures.length;
+    if (failures >= this.#config.maxBootFailures) {
+      log.error(
+        `Reason: Worker failed to boot: ${failures} failed boots within ${BOOT_FAILURE_WINDOW_MS / 1000} s ` +
+          `(--max-boot-failures ${this.#config.maxBootFailures}).`,
+      );
+      this.#stop(false, ExitCode.WORKER_BOOT_ERROR);
+      return;
+    }
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+    this.#nextSpawnAt = now + delay;
+    log.warning(
+      `Worker failed to boot (${failures} within ${BOOT_FAILURE_WINDOW_MS / 1000} s); next spawn in ${delay} ms`,
+    );
+  }
+
+  /**
+   * Hung workers: a booted worker whose loop has not sent a heartbeat for --timeout gets SIGABRT, then
+   * SIGKILL a second later; a worker that does not boot within --boot-timeout is killed.
+   */
+  #murderWorkers(): void {
+    const now = this.#ops.now();
+    const timeoutMs = this.#config.timeout * 1000;
+    for (const w of this.#workers) {
+      if (w.killedFor === 'timeout') {
+        if (w.abortedAt !== undefined && now - w.abortedAt >= ABORT_GRACE_MS) {
+          this.#kill(w, 'SIGKILL');
+          w.abortedAt = undefined;
+        }
+      } else if (w.killedFor) {
+        // Killed for a slow boot; its exit is on the way.
+      } else if (!w.booted) {
+        if (now - w.spawnedAt > this.#config.bootTimeout * 1000) {
+          w.killedFor = 'boot-timeout';
+          this.#kill(w, 'SIGKILL');
+        }
+      } else if (timeoutMs > 0 && now - w.lastHeartbeat > timeoutMs) {
+        log.critical(`WORKER TIMEOUT (pid:${w.pid})`);
+        w.killedFor = 'timeout';
+        w.abortedAt = now;
+        this.#observer.workerAborted?.(w);
+        this.#kill(w, 'SIGABRT');
+      }
+    }
+  }
+
+  #kill(w: WorkerHandle, signal: NodeJS.Signals): void {
+    try {
+      w.process.kill(signal);
+    } catch {
+      // Already gone: its exit event is on the way.
+    }
+  }
+
+  /** Marks a worker for replacement; manageWorkers spawns the replacement, which drains it once booted. */
+  #recycle(w: WorkerHandle, reason: RecycleReason): void {
+    if (!w.serving || w.recycleReason || w.generation !== this.#generation) return;
+    w.recycleReason = reason;
+  }
+
+  #sampleMemory(w: WorkerHandle, rss: number): void {
+    w.rss = rss;
+    const limit = this.#config.maxWorkerMemory * 1024 * 1024;
+    if (!limit) return;
+    w.samplesOverMemory = rss > limit ? w.samplesOverMemory + 1 : 0;
+    if (w.samplesOverMemory === MEMORY_SAMPLES && !w.recycleReason) {
+      log.warning(
+        `Worker (pid:${w.pid}) uses ${(rss / 1048576).toFixed(0)} MiB, over --max-worker-memory ` +
+          `${this.#config.maxWorkerMemory} MiB for ${MEMORY_SAMPLES} samples; recycling it`,
+      );
+      this.#recycle(w, 'memory');
     }
   }
 
@@ -300,15 +397,22 @@ export class Arbiter {
   }
 
   #manageWorkers(): void {
+    const now = this.#ops.now();
+    const lastFailure = this.#bootFailures.at(-1);
+    if (lastFailure !== undefined && now - lastFailure > BACKOFF_RESET_MS) this.#bootFailures = [];
     const serving = [...this.#workers].filter((w) => w.serving && w.generation === this.#generation);
-    const missing = this.#target - serving.length;
+    // A worker being recycled does not count: its replacement does.
+    const counted = serving.filter((w) => !w.recycleReason);
+    const missing = this.#target - counted.length;
     if (missing > 0) {
-      if (this.#ops.now() < this.#nextSpawnAt) return;
+      if (now < this.#nextSpawnAt) return;
       // After a boot failure, one at a time: a broken app must not become a fork storm.
-      const count = this.#bootFailures > 0 ? 1 : missing;
-      for (let i = 0; i < count; i++) this.#spawn(this.#generation);
+      let budget = this.#bootFailures.length > 0 ? 1 : missing;
+      const unreplaced = serving.filter((w) => w.recycleReason && !serving.some((x) => x.replaces === w));
+      for (const old of unreplaced) if (budget-- > 0) this.#spawn(this.#generation, old);
+      while (budget-- > 0) this.#spawn(this.#generation);
     } else if (missing < 0) {
-      const oldest = serving.sort((a, b) => a.age - b.age).slice(0, -missing);
+      const oldest = counted.sort((a, b) => a.age - b.age).slice(0, -missing);
       for (const w of oldest) this.#signalWorker(w, 'SIGTERM', 'scale-down');
     }
   }
@@ -341,10 +445,11 @@ export class Arbiter {
     };
   }
 
-  #spawn(generation: number): void {
+  /** Spawns a worker of the generation; a replacement takes the slot of the worker it replaces. */
+  #spawn(generation: number, replaces?: WorkerHandle): void {
     const { listeners } = this.#options;
     const boot: WorkerBoot = {
-      id: this.#freeSlot(generation),
+      id: replaces?.id ?? this.#freeSlot(generation),
       age: this.#nextAge++,
       generation,
       masterPid: process.pid,
@@ -365,6 +470,7 @@ export class Arbiter {
       return;
     }
     const w = new WorkerHandle({ ...boot, process: proc, now: this.#ops.now() });
+    w.replaces = replaces;
     this.#workers.add(w);
     proc.once('spawn', () => w.transition('booting'));
     proc.on('error', (err: Error) => {
@@ -378,7 +484,9 @@ export class Arbiter {
       switch (message.type) {
         case 'heartbeat':
           w.lastHeartbeat = this.#ops.now();
-          return;
+          return this.#sampleMemory(w, message.rss);
+        case 'recycle':
+          return this.#push({ kind: 'recycle', worker: w, reason: message.reason });
         case 'booted':
           return this.#push({ kind: 'booted', worker: w });
         case 'capacity':

@@ -19,9 +19,12 @@ export class Dispatcher {
   /** Free capacity per worker, as last reported minus what was routed to it since. */
   readonly #free = new Map<DispatchTarget, number>();
   readonly #queue: Socket[] = [];
+  /** What workers were last told about the queue. */
+  #backlog = false;
 
   /** A worker reported its free capacity. */
   capacity(worker: DispatchTarget, free: number): void {
+    if (!this.#free.has(worker) && this.#backlog) this.#tell(worker, true);
     this.#free.set(worker, free);
     this.#flush();
   }
@@ -33,6 +36,7 @@ export class Dispatcher {
     socket.once('close', () => {
       const i = this.#queue.indexOf(socket);
       if (i >= 0) this.#queue.splice(i, 1);
+      this.#announce();
     });
     this.#queue.push(socket);
     this.#flush();
@@ -46,7 +50,7 @@ export class Dispatcher {
   #flush(): void {
     while (this.#queue.length) {
       const target = this.#mostFree();
-      if (!target) return;
+      if (!target) break;
       const socket = this.#queue.shift()!;
       this.#free.set(target, this.#free.get(target)! - 1);
       target.process.send({ type: 'connection' }, socket, {}, (err) => {
@@ -57,6 +61,27 @@ export class Dispatcher {
         this.#queue.unshift(socket);
         this.#flush();
       });
+    }
+    this.#announce();
+  }
+
+  /**
+   * Tells workers when connections start or stop waiting here. Without it a worker that frees a slot takes
+   * the next new connection from the kernel before the master hears of the slot, and under sustained load
+   * the connections waiting here are overtaken again and again (measured in docs/design.md).
+   */
+  #announce(): void {
+    const waiting = this.#queue.length > 0;
+    if (waiting === this.#backlog) return;
+    this.#backlog = waiting;
+    for (const worker of this.#free.keys()) this.#tell(worker, waiting);
+  }
+
+  #tell(worker: DispatchTarget, waiting: boolean): void {
+    try {
+      worker.process.send({ type: 'backlog', waiting });
+    } catch {
+      // Its channel is closing; its exit removes it.
     }
   }
 

@@ -7,8 +7,13 @@ import type { MasterMessage } from '../ipc/messages.js';
 export interface WorkerProcess extends EventEmitter {
   readonly pid: number;
   kill(signal: NodeJS.Signals): boolean;
-  /** Passes a connection handle over IPC; `done` gets an error when the channel is already closed. */
-  send(message: MasterMessage, handle: Socket, options: object, done: (err: Error | null) => void): boolean;
+  /** Sends a message, with a connection handle for `connection`; `done` gets an error when the channel is closed. */
+  send(
+    message: MasterMessage,
+    handle?: Socket,
+    options?: object,
+    done?: (err: Error | null) => void,
+  ): boolean;
 }
 
 export interface SpawnRequest {

@@ -1,3 +1,4 @@
+import type { RecycleReason } from '../ipc/messages.js';
 import { canTransition, type StopReason, type WorkerState } from '../lifecycle/states.js';
 import type { WorkerProcess } from './process-ops.js';
 
@@ -13,6 +14,17 @@ export class WorkerHandle {
   lastHeartbeat: number;
   /** Set when the master asked the worker to stop; an exit without it is a crash. */
   stopReason: StopReason | undefined;
+  /** Set when the worker should be replaced; it serves on until its replacement has booted. */
+  recycleReason: RecycleReason | undefined;
+  /** The worker this one was spawned to replace (recycling). */
+  replaces: WorkerHandle | undefined;
+  /** Why the master killed it: a hung loop, or a boot that took too long. */
+  killedFor: 'timeout' | 'boot-timeout' | undefined;
+  /** When the master sent SIGABRT for a timeout; SIGKILL follows a second later. */
+  abortedAt: number | undefined;
+  /** Resident memory from the last heartbeat, and how many samples in a row were over the limit. */
+  rss = 0;
+  samplesOverMemory = 0;
 
   constructor(init: { id: number; age: number; generation: number; process: WorkerProcess; now: number }) {
     this.id = init.id;

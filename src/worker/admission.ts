@@ -34,6 +34,8 @@ export class Admission {
   /** A connection came from the master since the last report, which must answer it. */
   #owesReport = false;
   #draining = false;
+  /** Connections are waiting in the master: they go first, so new ones queue behind them there. */
+  #backlog = false;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -47,8 +49,11 @@ export class Admission {
       switch (message.type) {
         case 'connection':
           return this.#fromMaster(handle as Socket);
+        case 'backlog':
+          this.#backlog = message.waiting;
+          return;
         default:
-          message.type satisfies never;
+          message satisfies never;
       }
     });
     for (const fd of this.#options.fds) {
@@ -90,7 +95,7 @@ export class Admission {
   }
 
   #accepted(socket: Socket): void {
-    if (this.#free > 0) {
+    if (this.#free > 0 && !this.#backlog) {
       this.#free--;
       this.#changed();
       this.#options.serve(socket);

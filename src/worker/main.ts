@@ -10,6 +10,8 @@ import { log, reopenLogFiles, setLogLevel } from '../logging/logger.js';
 import { workerClasses } from './classes/index.js';
 import type { RunningWorker } from './classes/worker-class.js';
 import { type Observability, setUpObservability } from './observability.js';
+import { watchMaxRequests } from './recycling.js';
+import { startWatchdog } from './watchdog.js';
 
 const boot = JSON.parse(process.env[WORKER_BOOT_ENV] ?? 'null') as WorkerBoot | null;
 if (!boot || !process.send) {
@@ -88,8 +90,11 @@ process.on('unhandledRejection', (reason) => {
 if (process.ppid !== masterPid) orphaned();
 setInterval(() => {
   if (process.ppid !== masterPid) orphaned();
-  if (running?.healthy() ?? true) send({ type: 'heartbeat' });
+  if (running?.healthy() ?? true) send({ type: 'heartbeat', rss: process.memoryUsage.rss() });
 }, 1000);
+
+watchMaxRequests(config, send);
+if (config.timeoutReport && config.timeout > 0) startWatchdog(config.timeoutReport, config.timeout);
 
 // Before the app loads, so its boot errors already go to the configured error log.
 observability = await setUpObservability(boot, sendAndWait);

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadFileHooks } from '../config/load.js';
-import { setRequestObserver } from '../http/request-observer.js';
+import { addRequestObserver } from '../http/request-observer.js';
 import type { WorkerBoot, WorkerMessage } from '../ipc/messages.js';
 import { HookRunner, type WorkerInfo } from '../lifecycle/hooks.js';
 import { type AccessLog, openAccessLog } from '../logging/access-log.js';
@@ -83,7 +83,7 @@ export async function setUpObservability(
   const wantsBefore = hooks.has('beforeRequest');
   const wantsAfter = hooks.has('afterRequest');
   if (access || statsd || metrics || wantsBefore || wantsAfter) {
-    setRequestObserver((req: IncomingMessage, res: ServerResponse) => {
+    addRequestObserver((req: IncomingMessage, res: ServerResponse) => {
       const startedAt = new Date();
       const start = process.hrtime.bigint();
       const bytes = access ? countBytes(res) : () => 0;

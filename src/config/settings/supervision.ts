@@ -1,0 +1,68 @@
+import { float, int, string } from '../kinds.js';
+import { setting } from '../setting.js';
+
+export const supervisionSettings = [
+  setting({
+    key: 'timeout',
+    section: 'supervision',
+    flags: ['-t', '--timeout'],
+    metavar: 'SECONDS',
+    kind: float(0),
+    default: 30,
+    doc: 'A worker whose main event loop is silent this long is hung: it is logged (`WORKER TIMEOUT`), sent SIGABRT, then SIGKILL, and replaced. 0 disables.',
+  }),
+  setting({
+    key: 'timeoutReport',
+    section: 'supervision',
+    flags: ['--timeout-report'],
+    metavar: 'DIR',
+    kind: string,
+    default: '',
+    doc: "Before a hung worker is killed, write where it was stuck (its main thread's JavaScript stack) to a file in DIR.",
+  }),
+  setting({
+    key: 'bootTimeout',
+    section: 'supervision',
+    flags: ['--boot-timeout'],
+    metavar: 'SECONDS',
+    kind: float(0.1),
+    default: 30,
+    doc: 'How long a worker may take to import the app and start accepting; a slower boot is a failed boot.',
+  }),
+  setting({
+    key: 'maxBootFailures',
+    section: 'supervision',
+    flags: ['--max-boot-failures'],
+    metavar: 'INT',
+    kind: int(1),
+    default: 10,
+    doc: 'Failed boots (a worker exiting before or within 5 s of booting) within 60 s after which the master halts. Failed boots are retried with back-off from 0.1 s to 10 s.',
+  }),
+  setting({
+    key: 'maxRequests',
+    section: 'supervision',
+    flags: ['--max-requests'],
+    metavar: 'INT',
+    kind: int(0),
+    default: 0,
+    doc: 'Recycle a worker (replacement first, then a graceful drain) after this many requests. 0 disables.',
+  }),
+  setting({
+    key: 'maxRequestsJitter',
+    section: 'supervision',
+    flags: ['--max-requests-jitter'],
+    metavar: 'INT',
+    kind: int(0),
+    default: 0,
+    doc: 'A random 0…N added to --max-requests per worker, so workers do not all recycle at once.',
+  }),
+  setting({
+    key: 'maxWorkerMemory',
+    section: 'supervision',
+    flags: ['--max-worker-memory'],
+    metavar: 'MB',
+    kind: float(0),
+    default: 0,
+    doc: 'Recycle a worker whose RSS stays above this many MiB for 3 consecutive samples (one a second). 0 disables.',
+  }),
+] as const;
