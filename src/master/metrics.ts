@@ -20,16 +20,26 @@ import type { WorkerHandle } from './worker-handle.js';
 
 type Snapshot = object[];
 
+/** The `reason` label of `tsunicorn_worker_restarts_total`. */
+const restartReasons = ['crash', 'timeout', 'max-requests', 'memory', 'reload'] as const;
+
 /**
- * Why a worker was replaced, for `tsunicorn_worker_restarts_total`: an exit the master did not ask for is a
- * crash; stops that replace nothing (shutdown, scale-down) are not restarts.
+ * Why a worker was replaced: a hung worker the master killed is a timeout, an exit the master did not ask for
+ * a crash; stops that replace nothing (shutdown, scale-down, an aborted reload) are not restarts.
  */
-const restartReasons: Record<string, string> = {
-  reload: 'reload',
-  timeout: 'timeout',
-  'max-requests': 'max-requests',
-  memory: 'memory',
-};
+function restartReason(w: WorkerHandle): (typeof restartReasons)[number] | undefined {
+  if (w.killedFor) return 'timeout';
+  switch (w.stopReason) {
+    case undefined:
+      return 'crash';
+    case 'reload':
+    case 'max-requests':
+    case 'memory':
+      return w.stopReason;
+    default:
+      return undefined;
+  }
+}
 
 /** How long an exited worker's last snapshot waits for a late IPC message before it is folded away. */
 const FOLD_AFTER_MS = 5000;
@@ -58,8 +68,7 @@ export class MetricsServer {
       labelNames: ['reason'] as const,
       registers: [this.#registry],
     });
-    for (const reason of new Set(Object.values(restartReasons)).add('crash'))
-      this.#restarts.inc({ reason }, 0);
+    for (const reason of restartReasons) this.#restarts.inc({ reason }, 0);
     const states: WorkerState[] = ['spawned', 'booting', 'ready', 'draining'];
     new Gauge({
       name: 'tsunicorn_workers',
@@ -130,7 +139,7 @@ export class MetricsServer {
       const snapshot = this.#live.get(w);
       this.#live.delete(w);
       this.#exited.set(w, { snapshot: cumulative(snapshot ?? []), at: Date.now() });
-      const reason = w.stopReason === undefined ? 'crash' : restartReasons[w.stopReason];
+      const reason = restartReason(w);
       if (reason) this.#restarts.inc({ reason });
     },
   };
