@@ -144,6 +144,17 @@ describe('threads', () => {
     }, 'two threads serving in parallel again');
     assert.deepEqual(server.workers(), [worker], 'the same worker process');
   });
+  test('a thread stuck longer than --timeout makes its worker a hung worker, which the master replaces', async (t) => {
+    const server = await serve(['-k', 'threads', '-w', '1', '--threads', '2', '--timeout', '2'], 1);
+    t.after(() => server.kill());
+    const [worker] = server.workers();
+    // The worker's main loop stays free; only the thread is stuck.
+    request({ port: server.port }, '/block?ms=60000', { timeoutMs: 30_000 }).catch(() => {});
+    await server.waitForLog(/App thread \d has been stuck for \d+ s \(in GET \/block\?ms=60000\)/);
+    await server.waitForLog(new RegExp(`WORKER TIMEOUT \\(pid:${worker}\\)`));
+    await waitFor(() => server.workers().length === 1 && server.workers()[0] !== worker, 'a replacement');
+    await waitServing({ port: server.port });
+  });
 });
 
 describe('async', () => {

@@ -5,9 +5,6 @@ import { Admission } from '../admission.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { WorkerClass } from './worker-class.js';
 
-/** Used until a hung-worker timeout is configured: Gunicorn's default. */
-const DEFAULT_TIMEOUT_S = 30;
-
 /**
  * --threads app threads per worker, each running one request at a time, as Gunicorn's gthread. The main
  * thread accepts, parses and keeps idle keep-alive connections; it never runs app code. A connection holds a
@@ -16,8 +13,6 @@ const DEFAULT_TIMEOUT_S = 30;
  */
 export const threadsWorker: WorkerClass = {
   async start({ config, fds }) {
-    const timeout =
-      'timeout' in config && typeof config.timeout === 'number' ? config.timeout : DEFAULT_TIMEOUT_S;
     const pool = await ThreadPool.start({
       size: config.threads,
       boot: {
@@ -26,7 +21,8 @@ export const threadsWorker: WorkerClass = {
         logLevel: config.logLevel,
         unhandledRejection: config.unhandledRejection,
       },
-      hungAfterMs: timeout * 1000,
+      // --timeout 0 turns hung-worker detection off, for threads as for the main loop.
+      hungAfterMs: config.timeout > 0 ? config.timeout * 1000 : Number.POSITIVE_INFINITY,
     });
     const http = new HttpServer(
       binding('threads', (req, res) => pool.dispatch(req, res)),
