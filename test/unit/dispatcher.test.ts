@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { test } from 'node:test';
+import type { MasterMessage } from '../../src/ipc/messages.ts';
+import { Dispatcher, type DispatchTarget } from '../../src/master/dispatcher.ts';
+
+/** A worker that records what the master sends it. */
+class FakeTarget implements DispatchTarget {
+  static nextPid = 1;
+  readonly pid = FakeTarget.nextPid++;
+  readonly connections: Socket[] = [];
+  readonly backlog: boolean[] = [];
+  readonly process = {
+    send: (
+      message: MasterMessage,
+      handle?: Socket,
+      _options?: object,
+      done?: (err: Error | null) => void,
+    ) => {
+      if (message.type === 'connection') this.connections.push(handle!);
+      else this.backlog.push(message.waiting);
+      done?.(null);
+      return true;
+    },
+  };
+}
+
+/** A connection as the master receives it: here only its close event matters. */
+const connection = () => new EventEmitter() as unknown as Socket;
+
+test('a handed-off connection goes to the worker with the most free slots', () => {
+  const d = new Dispatcher();
+  const [a, b] = [new FakeTarget(), new FakeTarget()];
+  d.capacity(a, 1);
+  d.capacity(b, 3);
+  const sockets = [connection(), connection(), connection()];
+  for (const s of sockets) d.handoff(s);
+  assert.deepEqual(b.connections, sockets.slice(0, 2), 'b had 3, then 2, while a had 1');
+  assert.equal(a.connections.length + b.connections.length, 3);
+});
+
+test('with no free slot anywhere connections wait in order, and workers hear of the backlog', () => {
+  const d = new Dispatcher();
+  const a = new FakeTarget();
+  d.capacity(a, 0);
+  const [first, second] = [connection(), connection()];
+  d.handoff(first);
+  d.handoff(second);
+  assert.deepEqual(a.connections, []);
+  assert.deepEqual(a.backlog, [true]);
+  d.capacity(a, 1);
+  assert.deepEqual(a.connections, [first]);
+  d.capacity(a, 1);
+  assert.deepEqual(a.connections, [first, second]);
+  assert.deepEqual(a.backlog, [true, false], 'told once when the queue emptied');
+});
+
+test('a worker that joins during a backlog is told at once', () => {
+  const d = new Dispatcher();
+  const a = new FakeTarget();
+  d.capacity(a, 0);
+  d.handoff(connection());
+  const late = new FakeTarget();
+  d.capacity(late, 0);
+  assert.deepEqual(late.backlog, [true]);
+});
+
+test('a connection whose client left while queued is not routed', () => {
+  const d = new Dispatcher();
+  const a = new FakeTarget();
+  d.capacity(a, 0);
+  const [gone, kept] = [connection(), connection()];
+  d.handoff(gone);
+  d.handoff(kept);
+  (gone as unknown as EventEmitter).emit('close');
+  d.capacity(a, 2);
+  assert.deepEqual(a.connections, [kept]);
+});
+
+test('a removed (draining) worker gets nothing more; a failed pass is retried elsewhere', () => {
+  const d = new Dispatcher();
+  const [a, b] = [new FakeTarget(), new FakeTarget()];
+  d.capacity(a, 5);
+  d.remove(a);
+  d.handoff(connection());
+  assert.deepEqual(a.connections, []);
+  const closing = new FakeTarget();
+  closing.process.send = (_m, _h, _o, done) => {
+    done?.(new Error('channel closed'));
+    return false;
+  };
+  d.capacity(closing, 5);
+  d.capacity(b, 1);
+  assert.equal(b.connections.length, 1, 'the connection moved on to b');
+});
