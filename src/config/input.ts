@@ -10,8 +10,15 @@ type SnakeCase<S extends string> = S extends `${infer H}${infer T}`
   ? `${H extends Lowercase<H> ? H : `_${Lowercase<H>}`}${SnakeCase<T>}`
   : S;
 
-/** A list setting also takes a single item, as Gunicorn's `bind = "0.0.0.0:8000"`. */
-type Input<T> = T extends readonly (infer I)[] ? T | I : T;
+/**
+ * A list setting also takes a single item, as Gunicorn's `bind = "0.0.0.0:8000"`; KEY=VALUE settings also a
+ * list of "KEY=VALUE" strings, as Gunicorn's `raw_env`.
+ */
+type Input<T> = T extends readonly (infer I)[]
+  ? T | I
+  : T extends Record<string, string>
+    ? T | readonly `${string}=${string}`[]
+    : T;
 
 type CliOnly = (typeof configSettings)[number]['key'];
 type FileSetting = Exclude<AnySetting, { readonly key: CliOnly }>;

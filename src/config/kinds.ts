@@ -103,7 +103,17 @@ export const keyValue: Kind<Record<string, string>> = {
     return { [raw.slice(0, eq)]: raw.slice(eq + 1) };
   },
   check(value) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    // Gunicorn's raw_env is a list of "KEY=VALUE" strings; a ported config keeps working.
+    if (Array.isArray(value)) {
+      return Object.assign(
+        {},
+        ...value.map((item) => {
+          if (typeof item !== 'string') throw new Error(`expected "KEY=VALUE", got ${JSON.stringify(item)}`);
+          return keyValue.fromString(item);
+        }),
+      );
+    }
+    if (typeof value !== 'object' || value === null) {
       throw new Error(`expected an object of strings, got ${JSON.stringify(value)}`);
     }
     for (const [k, v] of Object.entries(value)) {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fixture, request, root, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import { fixture, request, root, Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-hooks-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +48,36 @@ describe('config-file hooks', () => {
     await server.waitForLog(/Hook onChildExit failed/);
     await waitFor(() => server.workers().length === 2 && !server.workers().includes(first!), 'a replacement');
     await waitServing({ port: server.port });
+  });
+
+  test('a logger in the config file receives the error log of master and workers', async (t) => {
+    const lines = join(tmp, 'custom-logger.jsonl');
+    const config = join(tmp, 'logger.config.mjs');
+    writeFileSync(
+      config,
+      `import { appendFileSync } from 'node:fs';
+const write = (level) => (msg) => appendFileSync(${JSON.stringify(lines)}, JSON.stringify({ level, pid: process.pid, msg }) + '\\n');
+export default {
+  logger: { info: write('info'), warn: write('warn'), error: write('error') },
+  afterWorkerBoot() { throw new Error('boot boom'); },
+};
+`,
+    );
+    const server = new Server(['-c', config, '-w', '1', '-b', '127.0.0.1:0', fixture('pid.mjs')]);
+    t.after(() => server.kill());
+    const entries = () =>
+      read(lines)
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { level: string; pid: number; msg: string });
+    await waitFor(
+      () => entries().some((e) => e.level === 'error' && e.msg.startsWith('Hook afterWorkerBoot failed')),
+      "the worker's error",
+    );
+    const starting = entries().find((e) => e.msg.startsWith('Starting tsunicorn'));
+    assert.equal(starting?.pid, server.pid);
+    assert.notEqual(entries().find((e) => e.level === 'error')?.pid, server.pid);
+    assert.doesNotMatch(server.log, /Starting tsunicorn/);
   });
 
   test('hooks run in master and workers, and HUP re-reads the config file', async (t) => {

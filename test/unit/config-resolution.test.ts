@@ -55,13 +55,14 @@ describe('config resolution', () => {
   test('snake_case and Gunicorn names are aliases of the camelCase keys', async () => {
     const cwd = withConfig(
       'tsunicorn.config.cjs',
-      'module.exports = { graceful_timeout: 5, loglevel: "debug", accesslog: "-", preload_app: true };\n',
+      'module.exports = { graceful_timeout: 5, loglevel: "debug", accesslog: "-", preload_app: true, raw_env: ["A=1", "B=x=y"] };\n',
     );
     const { config } = await loadConfig(['a.mjs'], {}, cwd);
     assert.equal(config.gracefulTimeout, 5);
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.accessLogfile, '-');
     assert.equal(config.preload, true);
+    assert.deepEqual(config.env, { A: '1', B: 'x=y' });
   });
 
   test('a TypeScript config file loads through tsx; module-level exports work as in Gunicorn', async () => {
