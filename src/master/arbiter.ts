@@ -25,10 +25,20 @@ export interface ArbiterOptions {
   readonly reloadConfig: () => Promise<Config>;
   /** Hooks, statsd and metrics follow the supervision through it. */
   readonly observer?: ArbiterObserver;
+  /** USR2: starts a new master on the same listeners (binary upgrade). */
+  readonly reexec?: () => void;
+  /** A terminal sends WINCH whenever it is resized: then WINCH must not stop the workers. */
+  readonly hasTerminal?: boolean;
 }
+
+/** What an operator asks over the control socket besides what signals already say. */
+export type ArbiterCommand =
+  | { readonly kind: 'scale'; readonly target: number }
+  | { readonly kind: 'stop-worker'; readonly pid: number };
 
 type ArbiterEvent =
   | { readonly kind: 'signal'; readonly signal: MasterSignal }
+  | { readonly kind: 'command'; readonly command: ArbiterCommand }
   | { readonly kind: 'booted'; readonly worker: WorkerHandle }
   | { readonly kind: 'recycle'; readonly worker: WorkerHandle; readonly reason: RecycleReason }
   | {
@@ -78,6 +88,8 @@ export class Arbiter {
   #wake: (() => void) | undefined;
   #stopping: { deadline: number; killedAt?: number; code: number; graceful: boolean } | undefined;
   #everBooted = false;
+  /** Every worker of the first generation has booted once. */
+  #started = false;
   /** When recent boots failed, for the back-off and the --max-boot-failures window. */
   #bootFailures: number[] = [];
   #nextSpawnAt = 0;
@@ -95,8 +107,18 @@ export class Arbiter {
     this.#push({ kind: 'signal', signal });
   }
 
+  /** Queued like a signal: the loop stays the one place that changes the workers. */
+  enqueueCommand(command: ArbiterCommand): void {
+    this.#push({ kind: 'command', command });
+  }
+
   get workers(): readonly WorkerHandle[] {
     return [...this.#workers];
+  }
+
+  /** The number of workers the loop keeps. */
+  get target(): number {
+    return this.#target;
   }
 
   /** Runs until the master should exit; resolves to its exit code. */
@@ -139,6 +161,8 @@ export class Arbiter {
     switch (event.kind) {
       case 'signal':
         return this.#handleSignal(event.signal);
+      case 'command':
+        return this.#handleCommand(event.command);
       case 'booted':
         return this.#onBooted(event.worker);
       case 'recycle':
@@ -167,9 +191,30 @@ export class Arbiter {
         for (const w of this.#workers) w.process.kill('SIGUSR1');
         return;
       case 'SIGUSR2':
+        return this.#options.reexec?.();
       case 'SIGWINCH':
-        log.warning(`${signal} (binary upgrade) is not supported by this version; ignored`);
+        if (this.#options.hasTerminal) {
+          log.info('WINCH ignored: the master has a terminal, which sends WINCH when it is resized');
+          return;
+        }
+        // The second step of a binary upgrade: the new master's workers serve, these drain. The listeners
+        // stay open, so HUP can start workers again (a rollback).
+        log.info('Stopping all workers; the listeners stay open (HUP starts workers again)');
+        return this.#setTarget(0);
+    }
+  }
+
+  #handleCommand(command: ArbiterCommand): void {
+    if (this.#stopping) return;
+    switch (command.kind) {
+      case 'scale':
+        return this.#setTarget(command.target);
+      case 'stop-worker': {
+        // Stopped gracefully as in a scale-down; manageWorkers then starts its replacement.
+        const w = [...this.#workers].find((x) => x.pid === command.pid && x.serving);
+        if (w) this.#signalWorker(w, 'SIGTERM', 'scale-down');
         return;
+      }
     }
   }
 
@@ -198,6 +243,7 @@ export class Arbiter {
     for (const w of this.#workers) {
       this.#signalWorker(w, graceful ? 'SIGTERM' : 'SIGQUIT', graceful ? 'shutdown' : 'quick-shutdown');
     }
+    if (!this.#stopping) this.#observer.stopping?.();
     this.#stopping = {
       deadline: Math.min(this.#stopping?.deadline ?? Number.POSITIVE_INFINITY, now + wait),
       code,
@@ -252,6 +298,7 @@ export class Arbiter {
     if (!w.transition('ready')) return;
     w.bootedAt = this.#ops.now();
     this.#everBooted = true;
+    this.#observer.workerBooted?.(w);
     log.debug(`Worker (pid:${w.pid}) booted`);
     const old = w.replaces;
     if (old?.serving) {
@@ -272,6 +319,16 @@ export class Arbiter {
         this.#generation = pending.generation;
         this.#pending = undefined;
         log.info(`Reload complete: generation ${pending.generation} is serving`);
+        this.#observer.reloadFinished?.(true);
+      }
+    }
+    if (!this.#started) {
+      const ready = [...this.#workers].filter(
+        (x) => x.generation === this.#generation && x.state === 'ready',
+      );
+      if (ready.length >= this.#target) {
+        this.#started = true;
+        this.#observer.started?.();
       }
     }
   }
@@ -294,7 +351,9 @@ export class Arbiter {
     }
     if (this.#stopping || expected || w.killedFor === 'timeout') return;
     const now = this.#ops.now();
-    if (w.bootedAt !== undefined && now - w.bootedAt >= EARLY_EXIT_MS) return;
+    // A booted worker that dies soon after booting failed to boot only if it ended itself (a crash on its
+    // first requests or timers); one killed from outside (an operator, the OOM killer) is an ordinary crash.
+    if (w.bootedAt !== undefined && (signal || now - w.bootedAt >= EARLY_EXIT_MS)) return;
 
     // It never booted, or died right after: a boot failure.
     if (this.#pending && w.generation === this.#pending.generation) {
@@ -394,6 +453,7 @@ export class Arbiter {
       if (w.generation === generation && w.serving) this.#signalWorker(w, 'SIGTERM', 'reload-aborted');
     }
     this.#pending = undefined;
+    this.#observer.reloadFinished?.(false);
   }
 
   #manageWorkers(): void {
@@ -441,6 +501,7 @@ export class Arbiter {
       ...fromFile,
       ...this.#config.env,
       TSUNICORN_WORKER_ID: String(boot.id),
+      TSUNICORN_GENERATION: String(boot.generation),
       [WORKER_BOOT_ENV]: JSON.stringify(boot),
     };
   }
@@ -495,6 +556,7 @@ export class Arbiter {
         case 'handoff':
           return this.#dispatcher.handoff(handle as Socket);
         case 'metrics':
+        case 'stats':
           return this.#observer.workerMessage?.(w, message);
         default:
           message satisfies never;

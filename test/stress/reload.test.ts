@@ -1,0 +1,93 @@
+/**
+ * R1, R2: reloads under load. Every error class wrk can see counts: connect refused, read (reset), write,
+ * timeout, non-2xx.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { fixture, startServer, waitServing } from '../helpers/server.ts';
+import { errorCount, figure, wrk } from './wrk.ts';
+
+const classes = ['async', 'sync', 'threads'] as const;
+
+async function hupEverySecond(signal: (s: NodeJS.Signals) => void, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    signal('SIGHUP');
+  }
+}
+
+describe('R1: HUP once a second, 20 times, under wrk -c200', () => {
+  for (const cls of classes) {
+    for (const mode of ['keep-alive', 'close'] as const) {
+      // sync serves one request at a time and closes every connection: its keep-alive run is the close run.
+      if (cls === 'sync' && mode === 'keep-alive') continue;
+      test(`${cls}, ${mode}: 0 errors, most requests served by a newer generation`, async (t) => {
+        const args = [
+          '-w',
+          '2',
+          '-k',
+          cls,
+          ...(cls === 'threads' ? ['--threads', '4'] : []),
+          '-b',
+          '127.0.0.1:0',
+        ];
+        const server = await startServer([...args, fixture('stress.mjs')], { workers: 2 });
+        t.after(() => server.kill());
+        await waitServing({ port: server.port });
+        const load = wrk(`http://127.0.0.1:${server.port}/`, {
+          connections: 200,
+          seconds: 23,
+          close: mode === 'close',
+        });
+        await hupEverySecond((s) => server.signal(s), 20);
+        const r = await load;
+        const initial = r.generations['1'] ?? 0;
+        const total = Object.values(r.generations).reduce((a, b) => a + b, 0);
+        const newer = total ? (total - initial) / total : 0;
+        figure(`R1 ${cls} ${mode}`, {
+          requests: r.requests,
+          errors: errorCount(r),
+          connect: r.connectErrors,
+          read: r.readErrors,
+          write: r.writeErrors,
+          timeout: r.timeouts,
+          non2xx: r.non2xx,
+          newerGeneration: `${(newer * 100).toFixed(1)}%`,
+          reloads: server.count(/Reload complete/),
+        });
+        assert.equal(errorCount(r), 0, r.raw);
+        assert.ok(
+          server.count(/Reload complete/) >= 10,
+          `reloads completed: ${server.count(/Reload complete/)}`,
+        );
+        assert.ok(newer >= 0.7, `${(newer * 100).toFixed(1)}% served by a newer generation`);
+      });
+    }
+  }
+});
+
+describe('R2: 20 reloads during new-connection POSTs with 16 KiB bodies', () => {
+  test('async: 0 resets, 0 refused', async (t) => {
+    const server = await startServer(['-w', '2', '-b', '127.0.0.1:0', fixture('stress.mjs')], { workers: 2 });
+    t.after(() => server.kill());
+    await waitServing({ port: server.port });
+    const load = wrk(`http://127.0.0.1:${server.port}/upload`, {
+      connections: 50,
+      seconds: 23,
+      close: true,
+      request: `wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\nwrk.headers["Content-Type"] = "application/octet-stream"`,
+    });
+    await hupEverySecond((s) => server.signal(s), 20);
+    const r = await load;
+    figure('R2 async post-16k', {
+      requests: r.requests,
+      errors: errorCount(r),
+      connect: r.connectErrors,
+      read: r.readErrors,
+      write: r.writeErrors,
+      timeout: r.timeouts,
+      non2xx: r.non2xx,
+    });
+    assert.equal(errorCount(r), 0, r.raw);
+  });
+});
