@@ -211,7 +211,7 @@ describe('master and workers', () => {
     t.after(() => server.kill());
     const workers = server.workers();
     server.signal('SIGKILL');
-    await waitFor(() => workers.every((p) => !isAlive(p)), 'orphaned workers to exit', 5000);
+    await waitFor(() => workers.every((p) => !isAlive(p)), 'orphaned workers to exit', 10_000);
   });
 
   test('serves on a unix socket, replaces a stale socket file and removes it at exit', async (t) => {
