@@ -25,7 +25,7 @@ function collect<T>(problems: string[], prefix: string, fallback: T, fn: () => T
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof TsunicornError) && !(err instanceof Error)) throw err;
+    if (!(err instanceof Error)) throw err;
     for (const line of err.message.split('\n')) problems.push(prefix + line);
     return fallback;
   }
