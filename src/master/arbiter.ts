@@ -460,6 +460,9 @@ export class Arbiter {
     const now = this.#ops.now();
     const lastFailure = this.#bootFailures.at(-1);
     if (lastFailure !== undefined && now - lastFailure > BACKOFF_RESET_MS) this.#bootFailures = [];
+    // While a reload is pending the old generation is on its way out: scaling it to the new target would
+    // only spawn workers that are drained a moment later. A stuck reload ends by --boot-timeout.
+    if (this.#pending) return;
     const serving = [...this.#workers].filter((w) => w.serving && w.generation === this.#generation);
     // A worker being recycled does not count: its replacement does.
     const counted = serving.filter((w) => !w.recycleReason);
