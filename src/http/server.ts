@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { AppBinding } from './adapters/adapter.js';
 import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
+import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
 import { observeRequest } from './request-observer.js';
 
-/** Limits and timeouts of the HTTP edge (docs/http.md); what is not given keeps its default. */
-export type HttpSettings = Partial<EdgeSettings>;
+/** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
+export type HttpSettings = Partial<EdgeSettings & OverloadSettings>;
 
 /**
  * How long a connection must have been quiet, once draining began, before it is closed. A keep-alive client
@@ -35,6 +36,8 @@ export class HttpServer {
     const edge = { ...defaultEdgeSettings, ...settings };
     this.server = createServer(edgeServerOptions(edge));
     const admit = installEdge(this.server, edge);
+    const overload = { ...defaultOverloadSettings, ...settings };
+    const shedder = overload.overload503 ? new LoadShedder(overload.maxEventLoopDelay) : undefined;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#requests++;
       const tracked = this.#connections.get(req.socket);
@@ -53,7 +56,9 @@ export class HttpServer {
       });
       observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
-      if (admit(req, res)) app.handle(req, res);
+      if (!admit(req, res)) return;
+      if (shedder?.shouldShed()) shedder.respond(req, res);
+      else app.handle(req, res);
     });
     for (const [event, listener] of app.events) this.server.on(event, listener);
     // Node starts its header and request timeout checks on 'listening', which a server that is handed its

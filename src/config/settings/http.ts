@@ -1,5 +1,6 @@
 import { defaultEdgeSettings as d } from '../../http/edge/settings.js';
-import { float, int } from '../kinds.js';
+import { defaultOverloadSettings as o } from '../../http/overload.js';
+import { bool, float, int } from '../kinds.js';
 import { setting } from '../setting.js';
 
 /** The HTTP edge: Gunicorn's request limits, and timeouts against slow clients (docs/http.md). */
@@ -67,5 +68,22 @@ export const httpSettings = [
     kind: float(0),
     default: d.keepAlive,
     doc: 'How long an idle keep-alive connection is kept open; 0 closes each connection after its response. Longer than the idle timeout of the load balancer in front (60 s on AWS ALB), so the balancer, not the server, closes idle connections.',
+  }),
+  setting({
+    key: 'overload503',
+    section: 'http',
+    flags: ['--overload-503'],
+    kind: bool,
+    default: o.overload503,
+    doc: 'Shed load: a saturated worker (its event loop delayed past `--max-event-loop-delay`) answers new requests at once with 503 and `Retry-After: 1` instead of queueing them, while the requests it can serve keep their latency. Off by default, as in Gunicorn.',
+  }),
+  setting({
+    key: 'maxEventLoopDelay',
+    section: 'http',
+    flags: ['--max-event-loop-delay'],
+    metavar: 'MS',
+    kind: float(1),
+    default: o.maxEventLoopDelay,
+    doc: 'With `--overload-503`: the event-loop delay, in milliseconds, past which a worker counts as saturated. Once saturated, each turn of its loop serves requests for a fifth of this and sheds the rest.',
   }),
 ] as const;
