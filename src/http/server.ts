@@ -3,10 +3,11 @@ import type { Socket } from 'node:net';
 import type { AppBinding } from './adapters/adapter.js';
 import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
 import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
+import { type ProxySettings, trustProxies } from './proxy.js';
 import { observeRequest } from './request-observer.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
-export type HttpSettings = Partial<EdgeSettings & OverloadSettings>;
+export type HttpSettings = Partial<EdgeSettings & OverloadSettings & ProxySettings>;
 
 /**
  * How long a connection must have been quiet, once draining began, before it is closed. A keep-alive client
@@ -37,6 +38,7 @@ export class HttpServer {
     this.server = createServer(edgeServerOptions(edge));
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
+    const trusted = trustProxies(settings);
     const shedder = overload.overload503 ? new LoadShedder(overload.maxEventLoopDelay) : undefined;
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       this.#requests++;
@@ -56,7 +58,7 @@ export class HttpServer {
       });
       observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
-      if (!admit(req, res)) return;
+      if (!admit(req, res) || !trusted(req, res)) return;
       if (shedder?.shouldShed()) shedder.respond(req, res);
       else app.handle(req, res);
     });

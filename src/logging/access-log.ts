@@ -3,6 +3,7 @@
  * through a batched sink in each worker.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientOf } from '../http/client.js';
 import { batched, openSink } from './sink.js';
 
 /** One finished request, as the access log, statsd and hooks see it. */
@@ -52,7 +53,7 @@ function splitUrl(url: string | undefined): [string, string] {
 
 /** Gunicorn's atoms, with the names the JSON form uses for them. */
 const atoms: Record<string, { name: string; get: Atom }> = {
-  h: { name: 'remote_addr', get: (r) => r.req.socket?.remoteAddress },
+  h: { name: 'remote_addr', get: (r) => clientOf(r.req).address },
   l: { name: 'ident', get: () => undefined },
   u: { name: 'user', get: (r) => basicAuthUser(r.req) },
   t: { name: 'time', get: (r) => clfTime(r.startedAt) },

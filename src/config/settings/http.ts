@@ -1,7 +1,17 @@
 import { defaultEdgeSettings as d } from '../../http/edge/settings.js';
 import { defaultOverloadSettings as o } from '../../http/overload.js';
-import { bool, float, int } from '../kinds.js';
+import { allowList, defaultProxySettings as p } from '../../http/proxy.js';
+import { bool, float, int, type Kind, keyValue, string } from '../kinds.js';
 import { setting } from '../setting.js';
+
+const ipList: Kind<string> = {
+  describe: 'comma-separated IPs, CIDR ranges or *',
+  fromString: (raw) => ipList.check(raw),
+  check(value) {
+    allowList(string.check(value));
+    return value as string;
+  },
+};
 
 /** The HTTP edge: Gunicorn's request limits, and timeouts against slow clients (docs/http.md). */
 export const httpSettings = [
@@ -85,5 +95,25 @@ export const httpSettings = [
     kind: float(1),
     default: o.maxEventLoopDelay,
     doc: 'With `--overload-503`: the event-loop delay, in milliseconds, past which a worker counts as saturated. Once saturated, each turn of its loop serves requests for a fifth of this and sheds the rest.',
+  }),
+  setting({
+    key: 'forwardedAllowIps',
+    section: 'http',
+    flags: ['--forwarded-allow-ips'],
+    metavar: 'IPS',
+    kind: ipList,
+    default: p.forwardedAllowIps,
+    doc: 'Peers (IPs, CIDR ranges, or `*` for any) whose `X-Forwarded-For`/`Forwarded`, `X-Forwarded-Host` and secure scheme headers are believed: from them, the client address in the access log and for fetch apps, and the fetch Request URL’s scheme and host, come from those headers. From other peers the headers change nothing.',
+  }),
+  setting({
+    key: 'secureSchemeHeaders',
+    section: 'http',
+    flags: ['--secure-scheme-headers'],
+    metavar: 'HEADER=VALUE',
+    kind: keyValue,
+    repeatable: true,
+    default: p.secureSchemeHeaders,
+    defaultDoc: '`X-FORWARDED-PROTOCOL=ssl`, `X-FORWARDED-PROTO=https`, `X-FORWARDED-SSL=on`',
+    doc: 'Headers a trusted proxy sets to say the client used https, and the value that says so (as Gunicorn’s). Present headers that disagree get a 400.',
   }),
 ] as const;

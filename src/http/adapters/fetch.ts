@@ -1,25 +1,23 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { respondAppError } from '../app-error.js';
+import { clientOf } from '../client.js';
 import { type Adapter, binding, type RequestHandler } from './adapter.js';
 
 type FetchHandler = (
   request: Request,
-  env: { incoming: IncomingMessage; outgoing: ServerResponse },
+  env: { incoming: IncomingMessage; outgoing: ServerResponse; clientAddress: string },
 ) => unknown;
 
 /** Methods the Fetch standard forbids in a Request: they cannot reach a fetch app. */
 const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const host = req.headers.host || 'localhost';
+  const client = clientOf(req);
+  const origin = `${client.scheme}://${client.host || 'localhost'}`;
   const target = req.url ?? '/';
   // An origin-form target is appended as text: `new URL('//x', base)` would read `//x` as a host.
-  const url = target.startsWith('/')
-    ? `http://${host}${target}`
-    : target === '*'
-      ? `http://${host}/`
-      : target;
+  const url = target.startsWith('/') ? `${origin}${target}` : target === '*' ? `${origin}/` : target;
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
@@ -92,7 +90,11 @@ export function fromFetch(handler: FetchHandler): RequestHandler {
       if (!res.writableFinished) controller.abort();
     });
     (async () => {
-      const response = await handler(toRequest(req, controller.signal), { incoming: req, outgoing: res });
+      const response = await handler(toRequest(req, controller.signal), {
+        incoming: req,
+        outgoing: res,
+        clientAddress: clientOf(req).address,
+      });
       if (!(response instanceof Response)) {
         throw new TypeError(
           `the fetch handler returned ${Object.prototype.toString.call(response)}, not a Response`,

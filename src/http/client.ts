@@ -1,0 +1,28 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Who a request came from, once proxy headers from a trusted peer are taken into account. */
+export interface Client {
+  /** The client's IP address: the peer, or what a trusted proxy says the client was. */
+  readonly address: string;
+  /** `https` when the connection, or a trusted proxy in front of it, is secure. */
+  readonly scheme: 'http' | 'https';
+  /** The host the client asked for, for the fetch Request's URL. */
+  readonly host: string | undefined;
+}
+
+const clients = new WeakMap<IncomingMessage, Client>();
+
+export function setClient(req: IncomingMessage, client: Client): void {
+  clients.set(req, client);
+}
+
+/** The request's client; without proxy trust applied, its peer as the socket sees it. */
+export function clientOf(req: IncomingMessage): Client {
+  return (
+    clients.get(req) ?? {
+      address: req.socket?.remoteAddress ?? '-',
+      scheme: (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
+      host: req.headers.host,
+    }
+  );
+}
