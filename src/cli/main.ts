@@ -67,6 +67,15 @@ async function main(
       ),
     );
   }
+  // Operator subcommands talk to a running master; they take precedence over an app file named `ctl` or `top`.
+  if (argv[0] === 'ctl' || argv[0] === 'top') {
+    try {
+      if (argv[0] === 'ctl') return await (await import('./ctl.js')).runCtl(argv.slice(1), env);
+      return await (await import('./top.js')).runTop(argv.slice(1), env);
+    } catch (err) {
+      return fail(err);
+    }
+  }
   let config: Config;
   let loaded: LoadedConfig;
   // Captured before --chdir applies: a HUP re-reads the same config file.

@@ -8,7 +8,8 @@ export type Section =
   | 'workers'
   | 'supervision'
   | 'logging'
-  | 'metrics';
+  | 'metrics'
+  | 'operations';
 
 /** What a default may depend on: the environment and the settings resolved before it in the table. */
 export interface DefaultContext {

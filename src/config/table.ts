@@ -4,6 +4,7 @@ import { configSettings } from './settings/config.js';
 import { httpSettings } from './settings/http.js';
 import { loggingSettings } from './settings/logging.js';
 import { metricsSettings } from './settings/metrics.js';
+import { operationsSettings } from './settings/operations.js';
 import { serverSettings } from './settings/server.js';
 import { supervisionSettings } from './settings/supervision.js';
 import { workerSettings } from './settings/workers.js';
@@ -18,6 +19,7 @@ export const sectionTitles: Record<Section, string> = {
   supervision: 'Supervision',
   logging: 'Logging',
   metrics: 'Metrics',
+  operations: 'Operations',
 };
 
 export const settings = [
@@ -29,6 +31,7 @@ export const settings = [
   ...supervisionSettings,
   ...loggingSettings,
   ...metricsSettings,
+  ...operationsSettings,
 ] as const;
 
 export type AnySetting = (typeof settings)[number];

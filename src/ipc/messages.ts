@@ -36,7 +36,17 @@ export type WorkerMessage =
   /** Carries a connection (the IPC handle) the worker accepted while full, for the master to route. */
   | { readonly type: 'handoff' }
   /** The worker's cumulative Prometheus metrics (prom-client's JSON form), when --metrics-bind is set. */
-  | { readonly type: 'metrics'; readonly metrics: readonly object[] };
+  | { readonly type: 'metrics'; readonly metrics: readonly object[] }
+  /** Sent every second for the control socket's `stats` (counts since boot, bytes, milliseconds). */
+  | { readonly type: 'stats'; readonly stats: WorkerStats };
+
+export interface WorkerStats {
+  readonly requests: number;
+  readonly inFlight: number;
+  readonly heapUsed: number;
+  /** The event loop's mean delay over the last interval. */
+  readonly eventLoopDelayMs: number;
+}
 
 /** Why a healthy worker is replaced; also the `reason` label of restart metrics. */
 export type RecycleReason = 'max-requests' | 'memory';
@@ -50,6 +60,7 @@ const workerMessageTypes: ReadonlySet<string> = new Set<WorkerMessageType>([
   'capacity',
   'handoff',
   'metrics',
+  'stats',
 ]);
 
 export function isWorkerMessage(value: unknown): value is WorkerMessage {
@@ -67,11 +78,20 @@ export type MasterMessage =
    * Connections are (or are no longer) waiting in the master. While they are, a worker hands off what it
    * accepts even with a free slot, so waiting connections are served first, in order.
    */
-  | { readonly type: 'backlog'; readonly waiting: boolean };
+  | { readonly type: 'backlog'; readonly waiting: boolean }
+  /**
+   * The master is about to stop or drain (--drain-delay): readiness answers 503 from now on, while requests
+   * are still served until the worker is told to drain.
+   */
+  | { readonly type: 'draining' };
 
 export type MasterMessageType = MasterMessage['type'];
 
-const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>(['connection', 'backlog']);
+const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>([
+  'connection',
+  'backlog',
+  'draining',
+]);
 
 export function isMasterMessage(value: unknown): value is MasterMessage {
   return (

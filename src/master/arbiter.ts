@@ -208,7 +208,8 @@ export class Arbiter {
     if (this.#stopping) return;
     switch (command.kind) {
       case 'scale':
-        return this.#setTarget(command.target);
+        this.#setTarget(command.target);
+        return;
       case 'stop-worker': {
         // Stopped gracefully as in a scale-down; manageWorkers then starts its replacement.
         const w = [...this.#workers].find((x) => x.pid === command.pid && x.serving);

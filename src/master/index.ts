@@ -7,6 +7,8 @@ import { formatAddress } from '../sockets/address.js';
 import { bindListeners } from '../sockets/listeners.js';
 import { version } from '../version.js';
 import { Arbiter } from './arbiter.js';
+import { observers } from './observer.js';
+import { Operations } from './operations.js';
 import { realProcessOps } from './process-ops.js';
 import { startMasterServices } from './services.js';
 import { installSignalHandlers } from './signals.js';
@@ -38,6 +40,7 @@ export async function runMaster({ config, env, reloadConfig, hooks }: MasterOpti
       log.info(`Preloaded app ${config.app} (${app.kind})`);
     }
     await hooks.run('onReady', services.server);
+    const operations = new Operations({ config, env, listeners });
     const arbiter = new Arbiter({
       config,
       listeners,
@@ -45,14 +48,16 @@ export async function runMaster({ config, env, reloadConfig, hooks }: MasterOpti
       workerEntry,
       env,
       reloadConfig,
-      observer: services.observer,
+      observer: observers(services.observer, operations.observer),
     });
     services.setWorkers(() => arbiter.workers);
-    const uninstall = installSignalHandlers((signal) => arbiter.enqueueSignal(signal));
+    await operations.start(arbiter);
+    const uninstall = installSignalHandlers((signal) => operations.signal(signal));
     try {
       return await arbiter.run();
     } finally {
       uninstall();
+      await operations.close();
     }
   } finally {
     for (const l of listeners) l.close();

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import { markMasterDraining } from '../http/health.js';
 import { holdReceivedSocket } from '../ipc/handles.js';
 import { isMasterMessage, type WorkerMessage } from '../ipc/messages.js';
 
@@ -52,6 +53,8 @@ export class Admission {
         case 'backlog':
           this.#backlog = message.waiting;
           return;
+        case 'draining':
+          return markMasterDraining();
         default:
           message satisfies never;
       }

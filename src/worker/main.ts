@@ -11,6 +11,7 @@ import { workerClasses } from './classes/index.js';
 import type { RunningWorker } from './classes/worker-class.js';
 import { type Observability, setUpObservability } from './observability.js';
 import { watchMaxRequests } from './recycling.js';
+import { reportStats } from './stats.js';
 import { startWatchdog } from './watchdog.js';
 
 const boot = JSON.parse(process.env[WORKER_BOOT_ENV] ?? 'null') as WorkerBoot | null;
@@ -94,6 +95,7 @@ setInterval(() => {
 }, 1000);
 
 watchMaxRequests(config, send);
+reportStats(send);
 if (config.timeoutReport && config.timeout > 0) startWatchdog(config.timeoutReport, config.timeout);
 
 // Before the app loads, so its boot errors already go to the configured error log.
