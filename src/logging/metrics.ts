@@ -44,6 +44,11 @@ export function workerMetrics(workerId: number) {
     labelNames: ['worker', 'pid'] as const,
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'tsunicorn_requests_shed_total',
+    help: 'Requests answered 503 by --overload-503 because their worker was saturated.',
+    registers: [registry],
+  });
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
 
@@ -55,6 +60,9 @@ export function workerMetrics(workerId: number) {
       inFlight.dec();
       requests.inc({ method, status: String(status) });
       duration.observe(seconds);
+    },
+    shed(): void {
+      shed.inc();
     },
     async snapshot(): Promise<MetricsSnapshot> {
       const memory = process.memoryUsage();

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadFileHooks } from '../config/load.js';
+import { onShed } from '../http/overload.js';
 import { addRequestObserver } from '../http/request-observer.js';
 import type { WorkerBoot, WorkerMessage } from '../ipc/messages.js';
 import { HookRunner, type WorkerInfo } from '../lifecycle/hooks.js';
@@ -76,6 +77,7 @@ export async function setUpObservability(
     const { workerMetrics } = await import('../logging/metrics.js');
     const m = workerMetrics(boot.id);
     metrics = m;
+    onShed(() => m.shed());
     report = async () => send({ type: 'metrics', metrics: await m.snapshot() });
     setInterval(() => void report!().catch(() => {}), METRICS_EVERY_MS).unref();
   }
