@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { TsunicornError } from '../errors.js';
 import type { AppBinding } from './adapters/adapter.js';
 import { findAdapter } from './adapters/index.js';
+import { withAppExports } from './upgrades.js';
 
 export interface AppSpec {
   readonly module: string;
@@ -216,7 +217,7 @@ export async function loadApp(spec: string, cwd: string): Promise<AppBinding> {
     );
   }
   try {
-    return await adapter.bind(value);
+    return withAppExports(await adapter.bind(value), ns);
   } catch (err) {
     throw new TsunicornError(
       'TSU_ERR_APP_LOAD',

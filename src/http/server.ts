@@ -6,9 +6,12 @@ import { answerProbe, type HealthSettings } from './health.js';
 import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { observeRequest } from './request-observer.js';
+import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
-export type HttpSettings = Partial<EdgeSettings & HealthSettings & OverloadSettings & ProxySettings>;
+export type HttpSettings = Partial<
+  EdgeSettings & HealthSettings & OverloadSettings & ProxySettings & UpgradeSettings
+>;
 
 /**
  * How long a connection must have been quiet, once draining began, before it is closed. A keep-alive client
@@ -31,6 +34,7 @@ export class HttpServer {
   readonly server: Server;
   readonly #connections = new Map<Socket, Tracked>();
   readonly #responses = new Set<ServerResponse>();
+  readonly #longLived: LongLived;
   #draining = false;
   #requests = 0;
 
@@ -65,6 +69,7 @@ export class HttpServer {
       else app.handle(req, res);
     });
     for (const [event, listener] of app.events) this.server.on(event, listener);
+    this.#longLived = new LongLived(this.server, app, { ...defaultUpgradeSettings, ...settings });
     // Node starts its header and request timeout checks on 'listening', which a server that is handed its
     // connections never emits by itself.
     this.server.emit('listening');
@@ -91,9 +96,11 @@ export class HttpServer {
    */
   drain(): Promise<void> {
     this.#draining = true;
+    this.#longLived.drain(this.#responses);
     for (const res of this.#responses) if (!res.headersSent) res.shouldKeepAlive = false;
     const now = Date.now();
     for (const [socket, tracked] of this.#connections) {
+      if (this.#longLived.holds(socket)) continue;
       tracked.lastActivity = Math.max(tracked.lastActivity, now);
       // Bytes of a request still arriving count as activity, so a slow upload is not cut.
       socket.on('data', () => {
@@ -104,6 +111,7 @@ export class HttpServer {
       const sweep = () => {
         const quietSince = Date.now() - DRAIN_IDLE_GRACE_MS;
         for (const [socket, tracked] of this.#connections) {
+          if (this.#longLived.holds(socket)) continue;
           if (tracked.active === 0 && tracked.lastActivity <= quietSince) socket.destroy();
         }
         if (this.#connections.size === 0) {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -10,6 +10,10 @@ export interface AppBinding {
   readonly handle: RequestHandler;
   /** Further http.Server events the app listens to (upgrade, connect, checkContinue, …). */
   readonly events: ReadonlyMap<string, (...args: any[]) => void>;
+  /** Given the worker's server once, as `@hono/node-ws`'s `injectWebSocket(server)` expects. */
+  readonly attach?: (server: Server) => void;
+  /** Told at once when the worker starts draining (docs/streaming.md). */
+  readonly onDrain?: (info: { readonly deadline: number }) => unknown;
 }
 
 /** One kind of app: recognises an exported value and binds it. */

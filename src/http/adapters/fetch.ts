@@ -59,22 +59,27 @@ async function writeResponse(req: IncomingMessage, res: ServerResponse, response
     return;
   }
   const reader = body.getReader();
-  // The client went away: stop the app's stream now rather than at its next chunk.
-  const onClose = () => {
-    if (!res.writableFinished) reader.cancel().catch(() => {});
+  let read = false;
+  // The client went away, or a draining worker ended the stream: stop the app's stream now rather than at
+  // its next chunk.
+  const stop = () => {
+    if (!read) reader.cancel().catch(() => {});
   };
-  res.once('close', onClose);
+  res.once('close', stop);
+  res.once('finish', stop);
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (res.destroyed) return;
+      if (res.destroyed || res.writableEnded) return;
       // Back-pressure: a slow reader holds the app's stream instead of growing the worker's memory.
       if (!res.write(value)) await waitWritable(res);
     }
+    read = true;
     res.end();
   } finally {
-    res.off('close', onClose);
+    res.off('close', stop);
+    res.off('finish', stop);
   }
 }
 

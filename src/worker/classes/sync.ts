@@ -9,7 +9,7 @@ import type { WorkerClass } from './worker-class.js';
  */
 export const syncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
-    const http = new HttpServer(await loadApp(), { ...config, keepAlive: 0 });
+    const http = new HttpServer(await loadApp(), { ...config, keepAlive: 0, refuseUpgrades: 'sync' });
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
     // and a request pipelined behind the first gets a 503 instead of running beside it.
     http.server.maxRequestsPerSocket = 1;
