@@ -121,7 +121,7 @@ function freePort() {
   });
 }
 
-function machine(loadTool) {
+function machine(loadTool, loadAverageAtStart) {
   const cpu = cpus();
   return {
     cpus: cpu.length,
@@ -131,7 +131,7 @@ function machine(loadTool) {
     kernel: release(),
     node: process.versions.node,
     loadTool,
-    loadAverageAtStart: Number(loadavg()[0].toFixed(2)),
+    loadAverageAtStart,
     generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   };
 }
@@ -220,7 +220,8 @@ async function main() {
     workers: opts.workers,
     threads: opts.threads,
   };
-  if (loadavg()[0] > 0.5) {
+  const loadAtStart = Number(loadavg()[0].toFixed(2));
+  if (loadAtStart > 0.5) {
     console.log(
       `note: the machine is already busy (1-minute load ${loadavg()[0].toFixed(2)}); expect noisy numbers.`,
     );
@@ -336,7 +337,7 @@ async function main() {
 
   const activeContenders = contenders.filter((c) => samples.some((s) => s.contender === c.id));
   const result = {
-    machine: machine(`${tool.name} ${tool.version}`),
+    machine: machine(`${tool.name} ${tool.version}`, loadAtStart),
     settings: {
       duration: opts.duration,
       warmup: opts.warmup,
