@@ -12,16 +12,19 @@ export const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 export const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/apps/${name}`, import.meta.url));
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
+/** What a successful check returns: its value without the falsy cases that mean "not yet". */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 export async function waitFor<T>(
   check: () => T | Promise<T>,
   what: string,
   timeoutMs = 15_000,
   everyMs = 50,
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }

@@ -19,7 +19,7 @@ class FakeTarget implements DispatchTarget {
       done?: (err: Error | null) => void,
     ) => {
       if (message.type === 'connection') this.connections.push(handle!);
-      else this.backlog.push(message.waiting);
+      else if (message.type === 'backlog') this.backlog.push(message.waiting);
       done?.(null);
       return true;
     },
