@@ -5,12 +5,13 @@ import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge 
 import { answerProbe, type HealthSettings } from './health.js';
 import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
+import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
 import { observeRequest } from './request-observer.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
 export type HttpSettings = Partial<
-  EdgeSettings & HealthSettings & OverloadSettings & ProxySettings & UpgradeSettings
+  EdgeSettings & HealthSettings & OverloadSettings & ProxySettings & ProxyProtocolSettings & UpgradeSettings
 >;
 
 /**
@@ -35,12 +36,14 @@ export class HttpServer {
   readonly #connections = new Map<Socket, Tracked>();
   readonly #responses = new Set<ServerResponse>();
   readonly #longLived: LongLived;
+  readonly #proxyProtocol: ReturnType<typeof proxyProtocolGate>;
   #draining = false;
   #requests = 0;
 
   constructor(app: AppBinding, settings: HttpSettings) {
     const edge = { ...defaultEdgeSettings, ...settings };
     this.server = createServer(edgeServerOptions(edge));
+    this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
@@ -84,6 +87,11 @@ export class HttpServer {
   }
 
   accept(socket: Socket): void {
+    if (this.#proxyProtocol) this.#proxyProtocol(socket, (s) => this.#serve(s));
+    else this.#serve(socket);
+  }
+
+  #serve(socket: Socket): void {
     this.#connections.set(socket, { active: 0, lastActivity: Date.now() });
     socket.once('close', () => this.#connections.delete(socket));
     this.server.emit('connection', socket);

@@ -1,6 +1,7 @@
 import { defaultEdgeSettings as d } from '../../http/edge/settings.js';
 import { defaultOverloadSettings as o } from '../../http/overload.js';
 import { allowList, defaultProxySettings as p } from '../../http/proxy.js';
+import { defaultProxyProtocolSettings as pp } from '../../http/proxy-protocol.js';
 import { bool, float, int, type Kind, keyValue, string } from '../kinds.js';
 import { setting } from '../setting.js';
 
@@ -115,5 +116,22 @@ export const httpSettings = [
     default: p.secureSchemeHeaders,
     defaultDoc: '`X-FORWARDED-PROTOCOL=ssl`, `X-FORWARDED-PROTO=https`, `X-FORWARDED-SSL=on`',
     doc: 'Headers a trusted proxy sets to say the client used https, and the value that says so (as Gunicorn’s). Present headers that disagree get a 400.',
+  }),
+  setting({
+    key: 'proxyProtocol',
+    section: 'http',
+    flags: ['--proxy-protocol'],
+    kind: bool,
+    default: pp.proxyProtocol,
+    doc: 'Expect a PROXY protocol header (v1 or v2, detected) at the start of every connection, as HAProxy’s `send-proxy`/`send-proxy-v2` and cloud load balancers send it: the client it names is the client address for logs, proxy trust and apps (Node’s `socket.remoteAddress`, Express `req.ip`). A connection without a valid header, or from a peer not in `--proxy-allow-from`, is closed.',
+  }),
+  setting({
+    key: 'proxyAllowFrom',
+    section: 'http',
+    flags: ['--proxy-allow-from'],
+    metavar: 'IPS',
+    kind: ipList,
+    default: pp.proxyAllowFrom,
+    doc: 'With `--proxy-protocol`: the peers (IPs, CIDR ranges, or `*` for any) allowed to connect and send a PROXY header; connections from any other peer are closed.',
   }),
 ] as const;
