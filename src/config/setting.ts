@@ -5,6 +5,7 @@ export type Section =
   | 'app'
   | 'server'
   | 'http'
+  | 'tls'
   | 'workers'
   | 'supervision'
   | 'logging'

@@ -8,6 +8,7 @@ import { operationsSettings } from './settings/operations.js';
 import { serverSettings } from './settings/server.js';
 import { supervisionSettings } from './settings/supervision.js';
 import { workerSettings } from './settings/workers.js';
+import { tlsSettings } from './settings/tls.js';
 
 /** Sections in --help and docs order; within the table, a setting's default may read those before it. */
 export const sectionTitles: Record<Section, string> = {
@@ -16,6 +17,7 @@ export const sectionTitles: Record<Section, string> = {
   server: 'Server socket',
   http: 'HTTP limits and timeouts',
   workers: 'Workers',
+  tls: 'TLS',
   supervision: 'Supervision',
   logging: 'Logging',
   metrics: 'Metrics',
@@ -29,6 +31,7 @@ export const settings = [
   ...httpSettings,
   ...workerSettings,
   ...supervisionSettings,
+  ...tlsSettings,
   ...loggingSettings,
   ...metricsSettings,
   ...operationsSettings,

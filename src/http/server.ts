@@ -7,11 +7,18 @@ import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './o
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
 import { observeRequest } from './request-observer.js';
+import { type TlsSettings, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
 export type HttpSettings = Partial<
-  EdgeSettings & HealthSettings & OverloadSettings & ProxySettings & ProxyProtocolSettings & UpgradeSettings
+  EdgeSettings &
+    HealthSettings &
+    OverloadSettings &
+    ProxySettings &
+    ProxyProtocolSettings &
+    TlsSettings &
+    UpgradeSettings
 >;
 
 /**
@@ -37,6 +44,7 @@ export class HttpServer {
   readonly #responses = new Set<ServerResponse>();
   readonly #longLived: LongLived;
   readonly #proxyProtocol: ReturnType<typeof proxyProtocolGate>;
+  readonly #tls: ReturnType<typeof tlsWrapper>;
   #draining = false;
   #requests = 0;
 
@@ -44,6 +52,7 @@ export class HttpServer {
     const edge = { ...defaultEdgeSettings, ...settings };
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
+    this.#tls = tlsWrapper(settings);
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
@@ -91,7 +100,8 @@ export class HttpServer {
     else this.#serve(socket);
   }
 
-  #serve(socket: Socket): void {
+  #serve(plain: Socket): void {
+    const socket = this.#tls ? this.#tls(plain) : plain;
     this.#connections.set(socket, { active: 0, lastActivity: Date.now() });
     socket.once('close', () => this.#connections.delete(socket));
     this.server.emit('connection', socket);

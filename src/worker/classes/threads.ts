@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { binding } from '../../http/adapters/adapter.js';
 import { HttpServer } from '../../http/server.js';
+import { transportOf } from '../../http/tls.js';
 import { Admission } from '../admission.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { WorkerClass } from './worker-class.js';
@@ -34,7 +35,7 @@ export const threadsWorker: WorkerClass = {
       if (holding.delete(socket)) admission.release();
     };
     http.server.on('request', (req, res) => {
-      const socket = req.socket;
+      const socket = transportOf(req.socket);
       const inFlight = holding.get(socket);
       if (inFlight === undefined) admission.acquire();
       holding.set(socket, (inFlight ?? 0) + 1);
