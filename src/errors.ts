@@ -11,6 +11,11 @@ export const catalogue = {
   TSU_ERR_APP_SPEC: { exit: ExitCode.APP_LOAD_ERROR, doc: 'The app spec names no usable app.' },
   TSU_ERR_APP_LOAD: { exit: ExitCode.APP_LOAD_ERROR, doc: 'The app module failed to import or initialise.' },
   TSU_ERR_WORKER_BOOT: { exit: ExitCode.WORKER_BOOT_ERROR, doc: 'A worker failed to boot.' },
+  TSU_ERR_PIDFILE: {
+    exit: ExitCode.ERROR,
+    doc: 'The --pid file names a running process, or cannot be written.',
+  },
+  TSU_ERR_ACCOUNT: { exit: ExitCode.USAGE, doc: 'The --user or --group does not exist.' },
   TSU_ERR_UNSUPPORTED_PLATFORM: { exit: ExitCode.ERROR, doc: 'The operating system is not supported.' },
 } as const;
 

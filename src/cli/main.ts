@@ -9,7 +9,9 @@ import { ExitCode } from '../lifecycle/exit-codes.js';
 import { HookRunner } from '../lifecycle/hooks.js';
 import { configureErrorLog, log, setLogLevel } from '../logging/logger.js';
 import { runMaster } from '../master/index.js';
+import { inheritedSockets } from '../sockets/inherited.js';
 import { version } from '../version.js';
+import { daemonize, reportDaemonReady, shouldDaemonize } from './daemon.js';
 import { renderHelp } from './help.js';
 
 const supportedPlatforms = new Set(['linux', 'darwin']);
@@ -129,8 +131,11 @@ async function main(
     hooks.replace(next.hooks);
     return next.config;
   };
+  if (shouldDaemonize(config, env, inheritedSockets(env) !== undefined)) {
+    return await daemonize(argv, env, cwd, config);
+  }
   try {
-    return await runMaster({ config, env, reloadConfig, hooks });
+    return await runMaster({ config, env, cwd, reloadConfig, hooks, onStarted: reportDaemonReady });
   } catch (err) {
     if (err instanceof TsunicornError) {
       log.error(err.message);

@@ -8,6 +8,7 @@ export type Section =
   | 'tls'
   | 'workers'
   | 'supervision'
+  | 'process'
   | 'logging'
   | 'metrics'
   | 'operations';

@@ -5,6 +5,7 @@ import { httpSettings } from './settings/http.js';
 import { loggingSettings } from './settings/logging.js';
 import { metricsSettings } from './settings/metrics.js';
 import { operationsSettings } from './settings/operations.js';
+import { processSettings } from './settings/process.js';
 import { serverSettings } from './settings/server.js';
 import { supervisionSettings } from './settings/supervision.js';
 import { workerSettings } from './settings/workers.js';
@@ -19,6 +20,7 @@ export const sectionTitles: Record<Section, string> = {
   workers: 'Workers',
   tls: 'TLS',
   supervision: 'Supervision',
+  process: 'Process',
   logging: 'Logging',
   metrics: 'Metrics',
   operations: 'Operations',
@@ -32,6 +34,7 @@ export const settings = [
   ...workerSettings,
   ...supervisionSettings,
   ...tlsSettings,
+  ...processSettings,
   ...loggingSettings,
   ...metricsSettings,
   ...operationsSettings,

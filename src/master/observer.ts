@@ -22,7 +22,14 @@ export interface ArbiterObserver {
   /** The worker aborted for silence past `timeout`. */
   workerAborted(worker: WorkerHandle): void;
   targetChanged(newCount: number, oldCount: number): void;
+  /** HUP: the new configuration was read and the new generation is starting. */
   reloaded(config: Config): void;
+  /** The reload ended: the new generation serves, or it failed to boot and the old one serves on. */
+  reloadFinished(completed: boolean): void;
+  /** Every worker of the first generation has booted: the server is up (sd_notify READY=1, -D). */
+  started(): void;
+  /** The master began to stop (TERM, INT, QUIT, or a halt). */
+  stopping(): void;
   beforeReexec(): void;
 }
 
@@ -41,6 +48,9 @@ export function observers(...all: Partial<ArbiterObserver>[]): ArbiterObserver {
     workerAborted: fan('workerAborted'),
     targetChanged: fan('targetChanged'),
     reloaded: fan('reloaded'),
+    reloadFinished: fan('reloadFinished'),
+    started: fan('started'),
+    stopping: fan('stopping'),
     beforeReexec: fan('beforeReexec'),
   };
 }

@@ -22,6 +22,9 @@ export interface SpawnRequest {
   readonly env: Record<string, string | undefined>;
   /** Listener fds, placed at 3, 4, … in the worker. */
   readonly fds: readonly number[];
+  /** The worker's user and group (`-u`, `-g`); the master keeps its own. */
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
 }
 
 /** Everything the arbiter does to the OS, so its logic can be tested against a fake. */
@@ -38,6 +41,8 @@ export const realProcessOps: ProcessOps = {
       stdio: ['ignore', 'inherit', 'inherit', ...req.fds, 'ipc'],
       env: req.env,
       serialization: 'json',
+      ...(req.uid !== undefined ? { uid: req.uid } : {}),
+      ...(req.gid !== undefined ? { gid: req.gid } : {}),
     });
     return child as WorkerProcess;
   },

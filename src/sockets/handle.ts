@@ -65,5 +65,6 @@ export function bindUnix(path: string): BoundHandle {
 
 /** Adopts an inherited listening or bound descriptor (systemd socket activation, `fd://N`). */
 export function adoptFd(fd: number): BoundHandle {
-  return create(null, -1, -1, fd);
+  // Node asserts that neither an address nor a port comes with an fd: the port must be 0, not -1.
+  return create(null, 0, -1, fd);
 }

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { connect, isIP } from 'node:net';
 import { TsunicornError } from '../errors.js';
 import { type Address, formatAddress, parseAddress } from './address.js';
@@ -10,7 +10,12 @@ export interface Listener {
   /** The address really bound (the real port when 0 was asked). */
   readonly address: Address;
   readonly fd: number;
-  close(): void;
+  /**
+   * Closes the socket. A unix socket file this master created is removed too, unless `removeFile` is false:
+   * the master handed the socket to a new master (USR2), which serves on after this one exits; then the
+   * socket stays open until this process exits.
+   */
+  close(removeFile?: boolean): void;
 }
 
 function describe(a: Address): string {
@@ -59,7 +64,10 @@ function own(address: Address, handle: BoundHandle, unlinkPath?: string): Listen
   return {
     address,
     fd: handle.fd,
-    close() {
+    close(removeFile = true) {
+      // libuv removes the path of a unix socket it bound when the handle closes; the descriptor of one that
+      // must stay is left to the process exit instead.
+      if (unlinkPath && !removeFile) return;
       handle.close();
       if (unlinkPath) {
         try {
@@ -103,12 +111,44 @@ export async function bindListener(spec: string): Promise<Listener> {
       }
     }
     case 'fd':
-      try {
-        // Never unlinked: the descriptor belongs to whoever passed it (systemd, a parent master).
-        return own(a, adoptFd(a.fd));
-      } catch (err) {
-        throw bindError(a, err);
-      }
+      return adoptListener(a.fd);
+  }
+}
+
+/** A unix socket's path from the kernel's table, found by the socket's inode (Linux). */
+function unixPath(fd: number): string | undefined {
+  try {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    for (const line of readFileSync('/proc/self/net/unix', 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (inode && cols[6] === inode && cols[7]?.startsWith('/')) return cols[7];
+    }
+  } catch {
+    // No /proc (macOS): the address stays fd://N.
+  }
+  return undefined;
+}
+
+/** What an inherited descriptor is bound to, so logs show the real address rather than fd://N. */
+function inheritedAddress(fd: number, handle: BoundHandle): Address {
+  const out: Record<string, unknown> = {};
+  if (handle.getsockname && handle.getsockname(out) === 0 && typeof out.port === 'number') {
+    return { kind: 'tcp', host: String(out.address), port: out.port };
+  }
+  const path = unixPath(fd);
+  return path ? { kind: 'unix', path } : { kind: 'fd', fd };
+}
+
+/**
+ * Adopts an inherited descriptor (`fd://N`, systemd socket activation, a master that re-executed itself on
+ * USR2). It is never unlinked: the socket belongs to whoever passed it.
+ */
+export function adoptListener(fd: number): Listener {
+  try {
+    const handle = adoptFd(fd);
+    return own(inheritedAddress(fd, handle), handle);
+  } catch (err) {
+    throw bindError({ kind: 'fd', fd }, err);
   }
 }
 

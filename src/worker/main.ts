@@ -22,7 +22,7 @@ if (!boot || !process.send) {
 delete process.env[WORKER_BOOT_ENV];
 const { config } = boot;
 setLogLevel(config.logLevel);
-process.title = `tsunicorn: worker [${config.app}]`;
+process.title = `tsunicorn: worker [${config.procName || config.app}]`;
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message);
