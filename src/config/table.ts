@@ -8,8 +8,8 @@ import { operationsSettings } from './settings/operations.js';
 import { processSettings } from './settings/process.js';
 import { serverSettings } from './settings/server.js';
 import { supervisionSettings } from './settings/supervision.js';
-import { workerSettings } from './settings/workers.js';
 import { tlsSettings } from './settings/tls.js';
+import { workerSettings } from './settings/workers.js';
 
 /** Sections in --help and docs order; within the table, a setting's default may read those before it. */
 export const sectionTitles: Record<Section, string> = {
@@ -17,8 +17,8 @@ export const sectionTitles: Record<Section, string> = {
   app: 'App',
   server: 'Server socket',
   http: 'HTTP limits and timeouts',
-  workers: 'Workers',
   tls: 'TLS',
+  workers: 'Workers',
   supervision: 'Supervision',
   process: 'Process',
   logging: 'Logging',
@@ -31,9 +31,9 @@ export const settings = [
   ...appSettings,
   ...serverSettings,
   ...httpSettings,
+  ...tlsSettings,
   ...workerSettings,
   ...supervisionSettings,
-  ...tlsSettings,
   ...processSettings,
   ...loggingSettings,
   ...metricsSettings,
