@@ -88,10 +88,15 @@ describe('statsd and Prometheus', () => {
     // At least 40 requests, and on until both workers (the second may still be booting) have served.
     const pids = new Set<number>();
     let sent = 0;
-    await waitFor(async () => {
-      pids.add(JSON.parse((await request({ port: server.port }, `/r${sent++}`)).body).pid);
-      return sent >= 40 && pids.size === 2;
-    }, 'both workers serving', 15_000, 0);
+    await waitFor(
+      async () => {
+        pids.add(JSON.parse((await request({ port: server.port }, `/r${sent++}`)).body).pid);
+        return sent >= 40 && pids.size === 2;
+      },
+      'both workers serving',
+      15_000,
+      0,
+    );
     // waitServing's own requests count too: everything the server answered with 200.
     const before = await waitFor(async () => {
       const s = await scrape(metricsPort);
