@@ -1,4 +1,6 @@
 /** The public API. */
+
+export { type RunOptions, run, type ServerHandle } from './api.js';
 export { defineConfig, type UserConfig } from './config/input.js';
 export type { Config } from './config/table.js';
 export { catalogue, type ErrorCode, TsunicornError } from './errors.js';
