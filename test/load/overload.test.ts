@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixture, startServer, waitServing } from '../helpers/server.ts';
-import { h2load, percentile } from '../system/h2load.ts';
+import { h2load, percentile } from './h2load.ts';
 
 const CONNECTIONS = 100;
 const DURATION_S = 20;
