@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fixture, isAlive, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import { stressClasses } from './classes.ts';
 import { errorCount, figure, wrk } from './wrk.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-stress-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('R5: SIGKILL a worker every 2 s for 30 s at c200 on 2 workers', () => {
-  for (const cls of ['async', 'sync', 'threads'] as const) {
+  for (const cls of stressClasses) {
     test(`${cls}: ≤ 100 failed requests per kill, 0 refused, replacement accepting within 1 s`, async (t) => {
       const args = [
         '-w',
@@ -120,7 +121,7 @@ describe('R6: a worker blocking its loop forever', () => {
 });
 
 describe('R7: TERM with 200 in-flight 2 s requests and 200 idle keep-alive connections', () => {
-  for (const cls of ['async', 'threads'] as const) {
+  for (const cls of stressClasses.filter((c) => c !== 'sync')) {
     test(`${cls}: 0 errors, exit within the graceful timeout`, async (t) => {
       const args = [
         '-w',

@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fixture, startServer, waitServing } from '../helpers/server.ts';
+import { stressClasses } from './classes.ts';
 import { errorCount, figure, wrk } from './wrk.ts';
-
-const classes = ['async', 'sync', 'threads'] as const;
 
 async function hupEverySecond(signal: (s: NodeJS.Signals) => void, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
@@ -17,7 +16,7 @@ async function hupEverySecond(signal: (s: NodeJS.Signals) => void, times: number
 }
 
 describe('R1: HUP once a second, 20 times, under wrk -c200', () => {
-  for (const cls of classes) {
+  for (const cls of stressClasses) {
     for (const mode of ['keep-alive', 'close'] as const) {
       // sync serves one request at a time and closes every connection: its keep-alive run is the close run.
       if (cls === 'sync' && mode === 'keep-alive') continue;
