@@ -171,6 +171,25 @@ function describeValue(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * An app may export `ready` — a promise, or a function returning one — that must settle before its worker
+ * accepts connections and counts as booted (PM2's wait_ready): a database connection, a warmed cache. It is
+ * bounded by --boot-timeout like the rest of the boot; a rejection is an app load error.
+ */
+async function awaitReadiness(ns: Record<string, unknown>, file: string): Promise<void> {
+  const ready = ns.ready;
+  if (ready === undefined) return;
+  try {
+    await (typeof ready === 'function' ? ready() : ready);
+  } catch (err) {
+    throw new TsunicornError(
+      'TSU_ERR_APP_LOAD',
+      `App failed to load: the ready export of ${file} rejected:\n${(err as Error)?.stack ?? err}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Imports the app named by the spec and binds it to an adapter. Every failure is a TSU_ERR_APP_* error. */
 export async function loadApp(spec: string, cwd: string): Promise<AppBinding> {
   const parsed = parseAppSpec(spec);
@@ -208,6 +227,7 @@ export async function loadApp(spec: string, cwd: string): Promise<AppBinding> {
       );
     }
   }
+  await awaitReadiness(ns, file);
   const adapter = findAdapter(value);
   if (!adapter) {
     throw new TsunicornError(
