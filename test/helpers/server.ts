@@ -216,3 +216,42 @@ export async function waitServing(target: { port?: number; socketPath?: string }
     `200 on ${path}`,
   );
 }
+
+/**
+ * `connections` clients sending GET / back to back until stopped, each on a new connection unless
+ * `agentFor` gives it a (keep-alive) agent; every failure is recorded, and the pids that answered (the app
+ * replies with JSON carrying its pid).
+ */
+export function clientLoop(
+  port: number,
+  options: { connections?: number; agentFor?: (i: number) => Agent | undefined } = {},
+) {
+  const failures: string[] = [];
+  const pids = new Set<number>();
+  let sent = 0;
+  let running = true;
+  const loops = Array.from({ length: options.connections ?? 1 }, async (_, i) => {
+    const agent = options.agentFor?.(i);
+    while (running) {
+      sent++;
+      try {
+        const r = await request({ port }, '/', agent ? { agent } : {});
+        if (r.status !== 200) failures.push(`status ${r.status}`);
+        else pids.add(JSON.parse(r.body).pid);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  });
+  return {
+    failures,
+    pids,
+    get sent() {
+      return sent;
+    },
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}

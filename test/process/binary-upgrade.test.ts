@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   childPids,
+  clientLoop,
   fixture,
   isAlive,
   request,
@@ -29,35 +30,15 @@ const readPid = (path: string) => Number(readFileSync(path, 'utf8').trim());
 
 /** `connections` clients sending requests back to back, half on kept-alive connections; failures recorded. */
 function load(port: number, connections: number) {
-  const failures: string[] = [];
-  const pids = new Set<number>();
   const agent = new Agent({ keepAlive: true, maxSockets: connections / 2 });
-  let sent = 0;
-  let running = true;
-  const loops = Array.from({ length: connections }, async (_, i) => {
-    while (running) {
-      sent++;
-      try {
-        const r = await request({ port }, '/', i % 2 ? { agent } : {});
-        if (r.status !== 200) failures.push(`status ${r.status}`);
-        else pids.add(JSON.parse(r.body).pid);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  });
-  return {
-    failures,
-    pids,
-    get sent() {
-      return sent;
-    },
+  const loop = clientLoop(port, { connections, agentFor: (i) => (i % 2 ? agent : undefined) });
+  const stopLoop = loop.stop;
+  return Object.assign(loop, {
     async stop() {
-      running = false;
-      await Promise.all(loops);
+      await stopLoop();
       agent.destroy();
     },
-  };
+  });
 }
 
 describe('binary upgrade (USR2, WINCH)', () => {

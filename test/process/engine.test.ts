@@ -6,7 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { establishedConnections } from '../helpers/proc.ts';
-import { fixture, isAlive, request, Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import {
+  clientLoop,
+  fixture,
+  isAlive,
+  request,
+  Server,
+  startServer,
+  waitFor,
+  waitServing,
+} from '../helpers/server.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-engine-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -15,37 +24,6 @@ async function pidOf(port: number, path = '/', agent?: Agent): Promise<number> {
   const r = await request({ port }, path, agent ? { agent } : {});
   assert.equal(r.status, 200, r.body);
   return JSON.parse(r.body).pid;
-}
-
-/** Sends requests one after another until stopped; every failure is recorded. */
-function clientLoop(port: number, agent?: Agent) {
-  const failures: string[] = [];
-  const pids = new Set<number>();
-  let sent = 0;
-  let running = true;
-  const done = (async () => {
-    while (running) {
-      sent++;
-      try {
-        const r = await request({ port }, '/', agent ? { agent } : {});
-        if (r.status !== 200) failures.push(`status ${r.status}`);
-        else pids.add(JSON.parse(r.body).pid);
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
-  return {
-    failures,
-    pids,
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
 }
 
 describe('master and workers', () => {
@@ -115,8 +93,8 @@ describe('master and workers', () => {
     const loops = [
       clientLoop(server.port),
       clientLoop(server.port),
-      clientLoop(server.port, agent),
-      clientLoop(server.port, agent),
+      clientLoop(server.port, { agentFor: () => agent }),
+      clientLoop(server.port, { agentFor: () => agent }),
     ];
     await waitFor(() => loops.every((l) => l.sent > 20), 'traffic before the reload');
     server.signal('SIGHUP');

@@ -97,11 +97,15 @@ describe('statsd and Prometheus', () => {
       15_000,
       0,
     );
-    // waitServing's own requests count too: everything the server answered with 200.
+    // waitServing's own requests count too: everything the server answered with 200. Workers report about
+    // once a second, so the counter is read once two reports in a row agree.
     const before = await waitFor(async () => {
-      const s = await scrape(metricsPort);
-      return sum(s, 'tsunicorn_requests_total') >= sent ? s : undefined;
-    }, 'the request counter');
+      const a = await scrape(metricsPort);
+      await new Promise((r) => setTimeout(r, 1200));
+      const b = await scrape(metricsPort);
+      const total = sum(b, 'tsunicorn_requests_total');
+      return total >= sent && total === sum(a, 'tsunicorn_requests_total') ? b : undefined;
+    }, 'a settled request counter');
     const counted = sum(before, 'tsunicorn_requests_total');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(

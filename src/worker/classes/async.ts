@@ -1,5 +1,5 @@
 import { HttpServer } from '../../http/server.js';
-import { Admission } from '../admission.js';
+import { serveOnEventLoop } from './event-loop.js';
 import type { WorkerClass } from './worker-class.js';
 
 /**
@@ -9,23 +9,6 @@ import type { WorkerClass } from './worker-class.js';
 export const asyncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
     const http = new HttpServer(await loadApp(), config);
-    const admission = new Admission({
-      fds,
-      backlog: config.backlog,
-      capacity: config.workerConnections,
-      serve(socket) {
-        socket.once('close', () => admission.release());
-        http.accept(socket);
-        socket.resume();
-      },
-    });
-    await admission.listen();
-    return {
-      async drain() {
-        admission.drain();
-        await http.drain();
-      },
-      healthy: () => true,
-    };
+    return serveOnEventLoop(http, { fds, backlog: config.backlog, capacity: config.workerConnections });
   },
 };

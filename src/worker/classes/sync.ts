@@ -1,5 +1,5 @@
 import { HttpServer } from '../../http/server.js';
-import { Admission } from '../admission.js';
+import { serveOnEventLoop } from './event-loop.js';
 import type { WorkerClass } from './worker-class.js';
 
 /**
@@ -13,23 +13,6 @@ export const syncWorker: WorkerClass = {
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
     // and a request pipelined behind the first gets a 503 instead of running beside it.
     http.server.maxRequestsPerSocket = 1;
-    const admission = new Admission({
-      fds,
-      backlog: config.backlog,
-      capacity: 1,
-      serve(socket) {
-        socket.once('close', () => admission.release());
-        http.accept(socket);
-        socket.resume();
-      },
-    });
-    await admission.listen();
-    return {
-      async drain() {
-        admission.drain();
-        await http.drain();
-      },
-      healthy: () => true,
-    };
+    return serveOnEventLoop(http, { fds, backlog: config.backlog, capacity: 1 });
   },
 };
