@@ -49,10 +49,20 @@ export function allowList(spec: string): (address: string) => boolean {
     if (bits === undefined) list.addAddress(ip!, type);
     else list.addSubnet(ip!, Number(bits), type);
   }
+  // Asked once per request with the same few peer addresses, and BlockList.check builds a SocketAddress
+  // each time (a measurable share of a hello-world request): remember answers, boundedly, so a scan from many
+  // addresses cannot grow memory.
+  const known = new Map<string, boolean>();
   return (address) => {
-    const a = plain(address);
-    const family = isIP(a);
-    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+    let trusted = known.get(address);
+    if (trusted === undefined) {
+      const a = plain(address);
+      const family = isIP(a);
+      trusted = family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6');
+      if (known.size >= 4096) known.clear();
+      known.set(address, trusted);
+    }
+    return trusted;
   };
 }
 
