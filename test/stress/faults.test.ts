@@ -1,16 +1,10 @@
-/** R5–R8: killed, hung and crash-looping workers, and TERM with work in flight. */
+/** R5–R7: killed and hung workers, and TERM with work in flight (R8 is in test/load/crash-loop.test.ts). */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { fixture, isAlive, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import { describe, test } from 'node:test';
+import { fixture, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
 import { stressClasses } from './classes.ts';
 import { errorCount, figure, wrk } from './wrk.ts';
-
-const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-stress-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('R5: SIGKILL a worker every 2 s for 30 s at c200 on 2 workers', () => {
   for (const cls of stressClasses) {
@@ -167,37 +161,4 @@ describe('R7: TERM with 200 in-flight 2 s requests and 200 idle keep-alive conne
       assert.ok(exitS <= 6, `exited ${exitS} s after TERM`);
     });
   }
-});
-
-describe('R8: a crash loop after good boots', () => {
-  test('bounded spawns and a clear halt', async (t) => {
-    const counter = join(tmp, 'boots');
-    writeFileSync(counter, '0');
-    const app = join(tmp, 'crash-later.mjs');
-    writeFileSync(
-      app,
-      `import { readFileSync, writeFileSync } from 'node:fs';
-const boots = Number(readFileSync(${JSON.stringify(counter)}, 'utf8')) + 1;
-writeFileSync(${JSON.stringify(counter)}, String(boots));
-if (boots > 4) throw new Error('crash at import after 4 good boots');
-export default (_req, res) => res.end('ok');
-`,
-    );
-    const server = await startServer(['-w', '2', '--max-boot-failures', '5', '-b', '127.0.0.1:0', app], {
-      workers: 2,
-    });
-    t.after(() => server.kill());
-    await waitServing({ port: server.port });
-    // Two more good boots, then every boot fails.
-    server.signal('SIGHUP');
-    await server.waitForLog(/Reload complete/);
-    for (const pid of server.workers()) process.kill(pid, 'SIGKILL');
-    const { code } = await server.exited(60_000);
-    const spawns = server.count(/Booting worker/);
-    figure('R8 async', { spawns, code: String(code) });
-    assert.equal(code, 3);
-    assert.match(server.log, /Reason: Worker failed to boot: 5 failed boots within 60 s/);
-    assert.ok(spawns <= 4 + 5 + 2, `${spawns} spawns`);
-    assert.ok(!isAlive(server.pid));
-  });
 });
