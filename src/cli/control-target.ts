@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { controlDirectory, defaultControlSocket, listControlSockets } from '../control/protocol.js';
+import {
+  ControlClient,
+  controlDirectory,
+  defaultControlSocket,
+  listControlSockets,
+} from '../control/protocol.js';
 import { TsunicornError } from '../errors.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -43,5 +48,17 @@ function readPidfile(path: string): string {
     return readFileSync(path, 'utf8').trim();
   } catch (err) {
     throw new TsunicornError('TSU_ERR_USAGE', `--pid ${path}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+}
+
+/** Connects to a master's control socket; a failure is a usage error naming the socket and why. */
+export async function connectControl(path: string): Promise<ControlClient> {
+  try {
+    return await ControlClient.connect(path);
+  } catch (err) {
+    throw new TsunicornError(
+      'TSU_ERR_USAGE',
+      `cannot connect to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

@@ -1,8 +1,8 @@
 /** `tsunicorn ctl COMMAND [ARGS] [--json]`: one command to a running master over its control socket. */
-import { ControlClient, type StatsView } from '../control/protocol.js';
+import type { StatsView } from '../control/protocol.js';
 import { TsunicornError } from '../errors.js';
 import { ExitCode } from '../lifecycle/exit-codes.js';
-import { controlSocketPath } from './control-target.js';
+import { connectControl, controlSocketPath } from './control-target.js';
 import { masterLine, workerTable } from './stats-table.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -28,15 +28,7 @@ export async function runCtl(argv: readonly string[], env: Env): Promise<number>
   }
   const [command, ...args] = positionals as [string, ...string[]];
   const path = controlSocketPath(values, env);
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(path);
-  } catch (err) {
-    throw new TsunicornError(
-      'TSU_ERR_USAGE',
-      `cannot connect to ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
+  const client = await connectControl(path);
   try {
     const response = await client.request(command, args);
     if (!response.ok) {

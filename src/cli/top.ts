@@ -2,10 +2,9 @@
  * `tsunicorn top`: a live view of a running master, refreshed every second from the control socket's
  * `stats`. Plain ANSI on the alternate screen, so it works over SSH and in tmux; `q` or Ctrl-C quits.
  */
-import { ControlClient, type StatsView } from '../control/protocol.js';
-import { TsunicornError } from '../errors.js';
+import type { StatsView } from '../control/protocol.js';
 import { ExitCode } from '../lifecycle/exit-codes.js';
-import { controlSocketPath } from './control-target.js';
+import { connectControl, controlSocketPath } from './control-target.js';
 import { parseCtlArgs } from './ctl.js';
 import { masterLine, workerTable } from './stats-table.js';
 
@@ -31,15 +30,7 @@ export async function runTop(
     return ExitCode.OK;
   }
   const path = controlSocketPath(values, env);
-  let client: ControlClient;
-  try {
-    client = await ControlClient.connect(path);
-  } catch (err) {
-    throw new TsunicornError(
-      'TSU_ERR_USAGE',
-      `cannot connect to ${path}: ${(err as NodeJS.ErrnoException).code}`,
-    );
-  }
+  const client = await connectControl(path);
   const out = process.stdout;
   const tty = Boolean(process.stdin.isTTY);
   let previous: { at: number; requests: Map<number, number> } | undefined;
