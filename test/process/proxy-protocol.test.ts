@@ -115,7 +115,11 @@ describe('--proxy-allow-from', () => {
   after(() => server?.kill());
 
   test('a peer not in the list is closed, whatever it sends', async () => {
-    assert.equal(await exchange(server.port, `PROXY TCP4 203.0.113.7 127.0.0.1 40001 80\r\n${GET}`), '');
+    // The worker closes before reading, so unread bytes may turn the close into a reset: both are a close.
+    const reply = await exchange(server.port, `PROXY TCP4 203.0.113.7 127.0.0.1 40001 80\r\n${GET}`).catch(
+      (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? '' : Promise.reject(error)),
+    );
+    assert.equal(reply, '');
   });
 });
 
