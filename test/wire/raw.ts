@@ -9,8 +9,8 @@ export type SendMode = 'whole' | 'bytes' | 'split';
 
 export interface Exchange {
   readonly data: Buffer;
-  /** How the exchange ended: the server closed (FIN or reset), or we gave up waiting. */
-  readonly ended: 'closed' | 'reset' | 'timeout';
+  /** How the exchange ended: nothing listened, the server closed (FIN or reset), or we gave up waiting. */
+  readonly ended: 'refused' | 'closed' | 'reset' | 'timeout';
   readonly statuses: number[];
 }
 
@@ -61,6 +61,7 @@ export function exchange(
     const chunks: Buffer[] = [];
     let ended: Exchange['ended'] | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let connected = false;
     const socket = connect({ host: '127.0.0.1', port, allowHalfOpen: true });
     const finish = (how: Exchange['ended']) => {
       if (ended) return;
@@ -77,9 +78,10 @@ export function exchange(
       refused ||= statusesOf(Buffer.concat(chunks)).some((s) => s >= 300);
     });
     socket.on('end', () => finish('closed'));
-    socket.on('error', () => finish('reset'));
+    socket.on('error', () => finish(connected ? 'reset' : 'refused'));
     socket.on('close', () => finish('closed'));
     socket.on('connect', async () => {
+      connected = true;
       socket.setNoDelay(true);
       for (const p of pieces(data, mode, rng)) {
         if (ended || refused || !socket.writable) break;

@@ -33,7 +33,9 @@ function judge(c: Case, got: Exchange): boolean {
   return (
     ok === 0 &&
     (got.statuses.some((s) => want.includes(s)) ||
-      (want.includes('close') && got.statuses.length === 0 && got.ended !== 'timeout'))
+      (want.includes('close') &&
+        got.statuses.length === 0 &&
+        (got.ended === 'closed' || got.ended === 'reset')))
   );
 }
 
