@@ -56,6 +56,12 @@ export async function loadConfig(argv: readonly string[], env: Env, cwd: string)
     [file?.layer ?? {}, conventional, cmdArgs, { ...cli.layer, config: file?.path ?? '' }],
     env,
   );
+  if (config.httpProtocols.includes('h2') && !config.certfile) {
+    throw new TsunicornError(
+      'TSU_ERR_USAGE',
+      '--http-protocols h2 needs TLS: add --certfile (and --keyfile), or serve h1 only',
+    );
+  }
   return { action: cli.action, config, hooks: file?.hooks ?? {}, logger: file?.logger };
 }
 

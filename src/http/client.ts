@@ -22,7 +22,8 @@ export function clientOf(req: IncomingMessage): Client {
     clients.get(req) ?? {
       address: req.socket?.remoteAddress ?? '-',
       scheme: (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
-      host: req.headers.host,
+      // HTTP/2 names the host in `:authority`; clients send `Host` only when they translate HTTP/1.1.
+      host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
     }
   );
 }

@@ -1,13 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { log } from '../logging/logger.js';
 import type { AppBinding } from './adapters/adapter.js';
 import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
+import { streamAdmission } from './h2/edge.js';
+import { H2Front } from './h2/front.js';
 import { answerProbe, type HealthSettings } from './health.js';
 import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
 import { observeRequest } from './request-observer.js';
-import { type TlsSettings, tlsWrapper } from './tls.js';
+import { type HttpProtocol, type TlsSettings, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
@@ -18,7 +22,10 @@ export type HttpSettings = Partial<
     ProxySettings &
     ProxyProtocolSettings &
     TlsSettings &
-    UpgradeSettings
+    UpgradeSettings & {
+      /** Set by a worker class that can only serve HTTP/1.1: why, for the log line at start. */
+      readonly http1Only: string;
+    }
 >;
 
 /**
@@ -45,6 +52,11 @@ export class HttpServer {
   readonly #longLived: LongLived;
   readonly #proxyProtocol: ReturnType<typeof proxyProtocolGate>;
   readonly #tls: ReturnType<typeof tlsWrapper>;
+  /** HTTP/2 sessions, when ALPN offers `h2`. */
+  readonly #h2: H2Front | undefined;
+  /** TLS connections whose handshake has not yet said which protocol they speak. */
+  readonly #handshakes = new Set<Socket>();
+  readonly #handshakeTimeoutMs: number;
   #draining = false;
   #requests = 0;
 
@@ -52,34 +64,48 @@ export class HttpServer {
     const edge = { ...defaultEdgeSettings, ...settings };
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
-    this.#tls = tlsWrapper(settings);
+    const protocols = offeredProtocols(app, settings);
+    this.#tls = tlsWrapper(settings, protocols);
+    this.#handshakeTimeoutMs = Math.max(0, Math.round(edge.headerTimeout * 1000));
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
     const shedder = overload.overload503 ? new LoadShedder(overload.maxEventLoopDelay) : undefined;
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    /** Every request, HTTP/1.1 or HTTP/2; `admitted` is the edge of its protocol. */
+    const serve = (req: IncomingMessage, res: ServerResponse, admitted: () => boolean) => {
       this.#requests++;
+      this.#responses.add(res);
+      res.once('close', () => this.#responses.delete(res));
+      if (answerProbe(settings, req, res, this.#draining)) return;
+      observeRequest(req, res);
+      // A refused request was answered by the edge; the app never sees it.
+      if (!admitted() || !trusted(req, res)) return;
+      if (shedder?.shouldShed()) shedder.respond(req, res);
+      else app.handle(req, res);
+    };
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       const tracked = this.#connections.get(req.socket);
       if (tracked) {
         tracked.active++;
         tracked.lastActivity = Date.now();
-      }
-      if (this.#draining) res.shouldKeepAlive = false;
-      this.#responses.add(res);
-      res.once('close', () => {
-        this.#responses.delete(res);
-        if (tracked) {
+        res.once('close', () => {
           tracked.active--;
           tracked.lastActivity = Date.now();
-        }
-      });
-      if (answerProbe(settings, req, res, this.#draining)) return;
-      observeRequest(req, res);
-      // A refused request was answered by the edge; the app never sees it.
-      if (!admit(req, res) || !trusted(req, res)) return;
-      if (shedder?.shouldShed()) shedder.respond(req, res);
-      else app.handle(req, res);
+        });
+      }
+      if (this.#draining) res.shouldKeepAlive = false;
+      serve(req, res, () => admit(req, res));
     });
+    if (protocols.includes('h2')) {
+      const admitStream = streamAdmission(edge);
+      // The compatibility API gives HTTP/2 streams the public HTTP/1 request and response API, which is all
+      // the pipeline and the apps it lets through use.
+      this.#h2 = new H2Front(edge, (req, res) =>
+        serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, () =>
+          admitStream(req, res),
+        ),
+      );
+    }
     for (const [event, listener] of app.events) this.server.on(event, listener);
     this.#longLived = new LongLived(this.server, app, { ...defaultUpgradeSettings, ...settings });
     // Node starts its header and request timeout checks on 'listening', which a server that is handed its
@@ -88,7 +114,7 @@ export class HttpServer {
   }
 
   get connections(): number {
-    return this.#connections.size;
+    return this.#connections.size + this.#handshakes.size + (this.#h2?.size ?? 0);
   }
 
   get requests(): number {
@@ -101,7 +127,30 @@ export class HttpServer {
   }
 
   #serve(plain: Socket): void {
-    const socket = this.#tls ? this.#tls(plain) : plain;
+    if (this.#h2 && this.#tls) this.#negotiate(this.#h2, this.#tls(plain));
+    else this.#serveHttp1(this.#tls ? this.#tls(plain) : plain);
+  }
+
+  /** Serves a TLS connection by the protocol its handshake chose; HTTP/1.1 as before, HTTP/2 as sessions. */
+  #negotiate(h2: H2Front, secure: TLSSocket): void {
+    this.#handshakes.add(secure);
+    // Nothing reads the connection before the handshake is done, so it gets --header-timeout to finish it.
+    const timer =
+      this.#handshakeTimeoutMs > 0 ? setTimeout(() => secure.destroy(), this.#handshakeTimeoutMs) : undefined;
+    const settled = () => {
+      clearTimeout(timer);
+      this.#handshakes.delete(secure);
+    };
+    secure.once('close', settled);
+    secure.once('secure', () => {
+      secure.off('close', settled);
+      settled();
+      if (secure.alpnProtocol === 'h2') h2.accept(secure);
+      else this.#serveHttp1(secure);
+    });
+  }
+
+  #serveHttp1(socket: Socket): void {
     this.#connections.set(socket, { active: 0, lastActivity: Date.now() });
     socket.once('close', () => this.#connections.delete(socket));
     this.server.emit('connection', socket);
@@ -114,6 +163,7 @@ export class HttpServer {
    */
   drain(): Promise<void> {
     this.#draining = true;
+    this.#h2?.drain();
     this.#longLived.drain(this.#responses);
     for (const res of this.#responses) if (!res.headersSent) res.shouldKeepAlive = false;
     const now = Date.now();
@@ -132,7 +182,8 @@ export class HttpServer {
           if (this.#longLived.holds(socket)) continue;
           if (tracked.active === 0 && tracked.lastActivity <= quietSince) socket.destroy();
         }
-        if (this.#connections.size === 0) {
+        this.#h2?.sweep(quietSince);
+        if (this.connections === 0) {
           clearInterval(timer);
           resolve();
         }
@@ -141,4 +192,25 @@ export class HttpServer {
       sweep();
     });
   }
+}
+
+/**
+ * What ALPN offers: `--http-protocols`, less HTTP/2 where it cannot serve, said once at start. HTTP/2 reaches
+ * apps through Node's compatibility API; an app that cannot run on it, or a worker class that serves only
+ * HTTP/1.1, keeps every client on HTTP/1.1 over TLS.
+ */
+function offeredProtocols(app: AppBinding, settings: HttpSettings): readonly HttpProtocol[] {
+  const asked = settings.httpProtocols ?? ['h1'];
+  if (!settings.certfile) return ['h1'];
+  if (!asked.includes('h2')) {
+    log.info('Serving HTTP/1.1 over TLS');
+    return ['h1'];
+  }
+  const obstacle = settings.http1Only || app.http1Only;
+  if (obstacle) {
+    log.warning(`Serving HTTP/1.1 only over TLS, not HTTP/2 as --http-protocols asks: ${obstacle}`);
+    return ['h1'];
+  }
+  log.info('Serving HTTP/2 and HTTP/1.1 over TLS (ALPN h2, http/1.1)');
+  return ['h1', 'h2'];
 }

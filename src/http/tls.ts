@@ -9,6 +9,16 @@ import { createSecureContext, type SecureVersion, TLSSocket } from 'node:tls';
 
 export type CertReqs = 'none' | 'optional' | 'required';
 
+/** `--http-protocols` names, as Gunicorn's. */
+export type HttpProtocol = 'h1' | 'h2';
+export const httpProtocolNames: readonly HttpProtocol[] = ['h1', 'h2'];
+
+/** The ALPN identifier of each protocol (RFC 7301 registry), HTTP/2 first so a client that speaks both gets it. */
+const alpnIds: ReadonlyArray<[HttpProtocol, string]> = [
+  ['h2', 'h2'],
+  ['h1', 'http/1.1'],
+];
+
 export interface TlsSettings {
   /** PEM certificate chain; TLS is on when set. */
   readonly certfile: string;
@@ -19,15 +29,18 @@ export interface TlsSettings {
   /** OpenSSL cipher list for TLS 1.2 and below; empty keeps Node's default. */
   readonly ciphers: string;
   readonly sslVersion: SecureVersion;
+  /** Offered by ALPN; HTTP/2 needs TLS, as browsers speak it only over TLS. */
+  readonly httpProtocols: readonly HttpProtocol[];
 }
 
-export const defaultTlsSettings: TlsSettings = Object.freeze({
+export const defaultTlsSettings: TlsSettings = Object.freeze<TlsSettings>({
   certfile: '',
   keyfile: '',
   caCerts: '',
   certReqs: 'none',
   ciphers: '',
   sslVersion: 'TLSv1.2',
+  httpProtocols: ['h1'],
 });
 
 const transports = new WeakMap<Socket, Socket>();
@@ -40,10 +53,14 @@ export function transportOf(socket: Socket): Socket {
 export const tlsVersions: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /**
- * Returns what wraps each accepted connection in server-side TLS, or undefined when TLS is off. Throws, at
- * worker start, when a file cannot be read or the key does not match the certificate.
+ * Returns what wraps each accepted connection in server-side TLS, offering `protocols` by ALPN, or
+ * undefined when TLS is off. Throws, at worker start, when
+ * a file cannot be read or the key does not match the certificate.
  */
-export function tlsWrapper(settings: Partial<TlsSettings>): ((socket: Socket) => TLSSocket) | undefined {
+export function tlsWrapper(
+  settings: Partial<TlsSettings>,
+  protocols: readonly HttpProtocol[] = ['h1'],
+): ((socket: Socket) => TLSSocket) | undefined {
   const s = { ...defaultTlsSettings, ...settings };
   if (!s.certfile) return undefined;
   const secureContext = createSecureContext({
@@ -59,7 +76,7 @@ export function tlsWrapper(settings: Partial<TlsSettings>): ((socket: Socket) =>
       secureContext,
       requestCert: s.certReqs !== 'none',
       rejectUnauthorized: s.certReqs === 'required',
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: alpnIds.filter(([p]) => protocols.includes(p)).map(([, id]) => id),
     });
     transports.set(secure, socket);
     // A failed handshake concerns that client only; the HTTP server sees the connection close.

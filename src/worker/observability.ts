@@ -33,13 +33,20 @@ function countBytes(res: ServerResponse): () => number {
     else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
   };
   const { write, end } = res;
+  // HTTP/2's compatibility response passes end()'s chunk through its own write(): count it once.
+  let ending = false;
   res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
-    add(chunk, rest[0]);
+    if (!ending) add(chunk, rest[0]);
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof res.write;
   res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
     if (typeof chunk !== 'function') add(chunk, rest[0]);
-    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    ending = true;
+    try {
+      return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    } finally {
+      ending = false;
+    }
   } as typeof res.end;
   return () => bytes;
 }

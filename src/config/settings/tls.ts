@@ -1,6 +1,27 @@
-import { defaultTlsSettings as t, tlsVersions } from '../../http/tls.js';
-import { choice, string } from '../kinds.js';
+import {
+  type HttpProtocol,
+  httpProtocolNames,
+  defaultTlsSettings as t,
+  tlsVersions,
+} from '../../http/tls.js';
+import { choice, type Kind, string } from '../kinds.js';
 import { setting } from '../setting.js';
+
+/** Gunicorn's comma list (`h1,h2`); a config file may give the list as an array too. */
+const protocolList: Kind<HttpProtocol[]> = {
+  describe: `a comma-separated list of ${httpProtocolNames.join(', ')}`,
+  fromString: (raw) => protocolList.check(raw.split(',').map((p) => p.trim())),
+  check(value) {
+    const items = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value;
+    if (!Array.isArray(items))
+      throw new Error(`expected ${protocolList.describe}, got ${JSON.stringify(value)}`);
+    const name = choice(() => httpProtocolNames);
+    const protocols = [...new Set(items.map((p) => name.check(p)))];
+    // HTTP/1.1 stays on: clients without HTTP/2 and apps that cannot run on it (docs/http.md) need it.
+    if (!protocols.includes('h1')) throw new Error('h1 must stay in the list; use h1,h2 to add HTTP/2');
+    return protocols;
+  },
+};
 
 /** TLS termination in the workers (docs/http.md), with Gunicorn's names. */
 export const tlsSettings = [
@@ -61,5 +82,15 @@ export const tlsSettings = [
     kind: choice(() => tlsVersions),
     default: t.sslVersion,
     doc: 'The oldest TLS version accepted.',
+  }),
+  setting({
+    key: 'httpProtocols',
+    section: 'tls',
+    flags: ['--http-protocols'],
+    metavar: 'LIST',
+    kind: protocolList,
+    default: [...t.httpProtocols],
+    defaultDoc: 'h1',
+    doc: '`h1,h2` offers HTTP/2 by ALPN beside HTTP/1.1 (needs --certfile). Apps that cannot run on HTTP/2 (Express) and the sync and threads worker classes stay on HTTP/1.1; the worker logs which protocols it offers and why.',
   }),
 ] as const;

@@ -20,7 +20,10 @@ function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
   const url = target.startsWith('/') ? `${origin}${target}` : target === '*' ? `${origin}/` : target;
   const headers = new Headers();
   const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) {
+    // HTTP/2's pseudo-header fields (`:method`, `:path`, …) are the request line's parts, already in the URL.
+    if (raw[i]!.charCodeAt(0) !== 0x3a) headers.append(raw[i]!, raw[i + 1]!);
+  }
   const method = req.method ?? 'GET';
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
   if (method !== 'GET' && method !== 'HEAD') {

@@ -1,5 +1,5 @@
 import { respondAppError } from '../app-error.js';
-import { type Adapter, binding, type RequestHandler } from './adapter.js';
+import { type Adapter, binding, http2Obstacle, type RequestHandler } from './adapter.js';
 
 /** Wraps a Node `(req, res)` listener so a throw or a rejected promise becomes a 500. */
 export function fromListener(listener: (req: any, res: any) => unknown): RequestHandler {
@@ -19,5 +19,5 @@ export function fromListener(listener: (req: any, res: any) => unknown): Request
 export const listenerAdapter: Adapter = {
   name: 'listener',
   matches: (value) => typeof value === 'function' && value.length !== 1,
-  bind: (value) => binding('listener', fromListener(value)),
+  bind: (value) => ({ ...binding('listener', fromListener(value)), http1Only: http2Obstacle(value) }),
 };

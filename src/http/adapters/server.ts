@@ -1,6 +1,6 @@
 import { Server } from 'node:net';
 import { respondAppError } from '../app-error.js';
-import { type Adapter, type AppBinding, binding } from './adapter.js';
+import { type Adapter, type AppBinding, binding, http2Obstacle } from './adapter.js';
 
 /** Events the app may listen for on its own server; each is forwarded from the worker's real server. */
 const forwarded = ['upgrade', 'connect', 'checkContinue', 'checkExpectation'] as const;
@@ -19,7 +19,7 @@ export function fromServer(server: Server, kind = 'server'): AppBinding {
   for (const event of forwarded) {
     if (server.listenerCount(event) > 0) events.set(event, (...args) => server.emit(event, ...args));
   }
-  return binding(
+  const bound = binding(
     kind,
     (req, res) => {
       try {
@@ -30,6 +30,9 @@ export function fromServer(server: Server, kind = 'server'): AppBinding {
     },
     events,
   );
+  // `http.createServer(expressApp)`: the server's own listener decides.
+  const http1Only = server.listeners('request').map(http2Obstacle).find(Boolean);
+  return http1Only ? { ...bound, http1Only } : bound;
 }
 
 export const serverAdapter: Adapter = {

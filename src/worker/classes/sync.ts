@@ -9,7 +9,12 @@ import type { WorkerClass } from './worker-class.js';
  */
 export const syncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
-    const http = new HttpServer(await loadApp(), { ...config, keepAlive: 0, refuseUpgrades: 'sync' });
+    const http = new HttpServer(await loadApp(), {
+      ...config,
+      keepAlive: 0,
+      refuseUpgrades: 'sync',
+      http1Only: 'the sync worker class serves one request per connection; use -k async for HTTP/2',
+    });
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
     // and a request pipelined behind the first gets a 503 instead of running beside it.
     http.server.maxRequestsPerSocket = 1;

@@ -27,7 +27,10 @@ export const threadsWorker: WorkerClass = {
     });
     const http = new HttpServer(
       binding('threads', (req, res) => pool.dispatch(req, res)),
-      config,
+      {
+        ...config,
+        http1Only: 'app threads are handed HTTP/1.1 requests; use -k async for HTTP/2',
+      },
     );
     /** Connections holding a slot, and how many of their requests are unanswered. */
     const holding = new Map<Socket, number>();
