@@ -4,72 +4,27 @@
  */
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixture, type Server, startServer, waitFor } from '../helpers/server.ts';
+import { httpsGet, selfSigned } from '../helpers/tls.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-tls-'));
 const cert = join(dir, 'cert.pem');
 const key = join(dir, 'key.pem');
 
-function selfSigned(cn: string, certPath = cert, keyPath = key): void {
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
-function get(
-  port: number,
-  path = '/',
-): Promise<{ status: number; version: string; cn: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, rejectUnauthorized: false, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => {
-        body += d;
-      });
-      res.on('end', () => {
-        const peer = (res.socket as import('node:tls').TLSSocket).getPeerCertificate();
-        resolve({ status: res.statusCode!, version: res.httpVersion, cn: String(peer.subject?.CN), body });
-      });
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 let server: Server;
 before(async () => {
-  selfSigned('first.test');
+  selfSigned('first.test', cert, key);
   server = await startServer(
     ['-w', '2', '-b', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, fixture('whoami.mjs')],
     { workers: 2 },
   );
   await waitFor(
     () =>
-      get(server.port).then(
+      httpsGet(server.port).then(
         (r) => r.status === 200,
         () => false,
       ),
@@ -82,7 +37,7 @@ after(() => {
 });
 
 test('HTTP/1.1 over TLS, with the https scheme in the fetch URL', async () => {
-  const reply = await get(server.port, '/tls');
+  const reply = await httpsGet(server.port, '/tls');
   assert.equal(reply.status, 200);
   assert.equal(reply.version, '1.1');
   assert.equal(reply.cn, 'first.test');
@@ -97,13 +52,17 @@ test('a HUP serves a replaced certificate, with no failed request', async () => 
   let stop = false;
   const load = (async () => {
     while (!stop)
-      await get(server.port).then(
+      await httpsGet(server.port).then(
         (r) => r.status === 200 || failed++,
         () => failed++,
       );
   })();
   server.signal('SIGHUP');
-  await waitFor(() => get(server.port).then((r) => r.cn === 'second.test'), 'the new certificate', 20_000);
+  await waitFor(
+    () => httpsGet(server.port).then((r) => r.cn === 'second.test'),
+    'the new certificate',
+    20_000,
+  );
   stop = true;
   await load;
   assert.equal(failed, 0);

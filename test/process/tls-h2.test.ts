@@ -1,0 +1,324 @@
+/**
+ * HTTP/2 by ALPN (`--http-protocols h1,h2`): fetch and listener apps answer over HTTP/2 and HTTP/1.1 on one
+ * port with the edge's limits, proxy trust and access log; Express stays on HTTP/1.1 without crashing; a HUP
+ * with a new certificate fails no request; TERM lets streams in flight finish after a GOAWAY.
+ */
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { cli, fixture, type Server, startServer, waitFor } from '../helpers/server.ts';
+import { h2Connect, h2Get, h2Request, httpsGet, selfSigned } from '../helpers/tls.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-h2-'));
+const cert = join(dir, 'cert.pem');
+const key = join(dir, 'key.pem');
+selfSigned('first.test', cert, key);
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const tls = ['--certfile', cert, '--keyfile', key, '--http-protocols', 'h1,h2'];
+
+async function serve(app: string, extra: string[] = [], workers = 1): Promise<Server> {
+  const server = await startServer(
+    ['-w', String(workers), '-b', '127.0.0.1:0', ...tls, ...extra, fixture(app)],
+    {
+      workers,
+    },
+  );
+  await waitFor(
+    () =>
+      httpsGet(server.port).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    `HTTPS to answer\n${server.log}`,
+  );
+  return server;
+}
+
+test('--http-protocols h2 without --certfile is one clear error, exit 2', () => {
+  const run = spawnSync(process.execPath, [cli, '--http-protocols', 'h1,h2', fixture('whoami.mjs')], {
+    encoding: 'utf8',
+  });
+  assert.equal(run.status, 2);
+  assert.equal(
+    run.stderr,
+    'tsunicorn: error: --http-protocols h2 needs TLS: add --certfile (and --keyfile), or serve h1 only\n',
+  );
+});
+
+describe('a fetch app', () => {
+  let server: Server;
+  before(async () => {
+    server = await serve('whoami.mjs', [
+      '--access-logfile',
+      '-',
+      '--health-path',
+      '/healthz',
+      '--limit-request-body',
+      '1024',
+      '--header-timeout',
+      '3',
+    ]);
+  });
+  after(() => server?.kill());
+
+  test('answers over HTTP/2, with the https URL built from :authority, and logs HTTP/2.0', async () => {
+    const reply = await h2Get(server.port, '/over-h2?x=1');
+    assert.equal(reply.alpn, 'h2');
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(reply.body), {
+      url: `https://127.0.0.1:${server.port}/over-h2?x=1`,
+      client: '127.0.0.1',
+    });
+    await server.waitForLog(/"GET \/over-h2\?x=1 HTTP\/2\.0" 200 \d+/);
+  });
+
+  test('answers HTTP/1.1 clients on the same port', async () => {
+    const reply = await httpsGet(server.port, '/over-h1');
+    assert.equal(reply.alpn, 'http/1.1');
+    assert.equal(reply.version, '1.1');
+    assert.equal(JSON.parse(reply.body).url, `https://127.0.0.1:${server.port}/over-h1`);
+  });
+
+  test('a client offering both gets HTTP/2', async () => {
+    const session = await h2Connect(server.port);
+    try {
+      assert.equal(session.alpnProtocol, 'h2');
+    } finally {
+      session.close();
+    }
+  });
+
+  test('many streams at once on one session', async () => {
+    const session = await h2Connect(server.port);
+    try {
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => h2Request(session, `/s${i}`)));
+      assert.deepEqual(
+        replies.map((r) => [r.status, JSON.parse(r.body).url]),
+        replies.map((_, i) => [200, `https://127.0.0.1:${server.port}/s${i}`]),
+      );
+    } finally {
+      session.close();
+    }
+  });
+
+  test('the health path and proxy trust apply to HTTP/2 requests', async () => {
+    const health = await h2Get(server.port, '/healthz');
+    assert.equal(health.status, 200);
+    assert.equal(health.body, 'ok\n');
+    const proxied = await h2Get(server.port, '/', { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal(JSON.parse(proxied.body).client, '203.0.113.7');
+  });
+
+  test('the edge limits refuse HTTP/2 streams without closing the session', async () => {
+    // whoami answers 200 to anything: these statuses can only come from the edge.
+    const session = await h2Connect(server.port);
+    try {
+      const declared = await h2Request(session, '/', {
+        method: 'POST',
+        headers: { 'content-length': '2048' },
+        body: Buffer.alloc(2048, 97),
+      });
+      assert.equal(declared.status, 413);
+      const fields = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-field-${i}`, 'v']));
+      assert.equal((await h2Request(session, '/', { headers: fields })).status, 431);
+      const line = await h2Request(session, `/${'a'.repeat(9 * 1024)}`);
+      assert.equal(line.status, 414);
+      // The session still serves.
+      assert.equal((await h2Request(session, '/after')).status, 200);
+    } finally {
+      session.close();
+    }
+    await server.waitForLog(/Invalid request from ip=\S+: Request header fields exceed the limit of 100/);
+  });
+
+  test('a session that opens no stream is closed after the header timeout', async () => {
+    const session = await h2Connect(server.port);
+    const started = Date.now();
+    await new Promise((resolve) => session.once('close', resolve));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 2500 && waited < 10_000, `closed after ${waited} ms`);
+  });
+});
+
+test('plain (req, res) listener apps answer over HTTP/2, body limit included', async () => {
+  const server = await serve('echo.mjs', ['--limit-request-body', '1024']);
+  const other = await serve('listener.ts');
+  try {
+    assert.equal((await h2Get(other.port)).body, 'listener-ts');
+    await other.waitForLog(/Serving HTTP\/2 and HTTP\/1\.1 over TLS \(ALPN h2, http\/1\.1\)/);
+    const session = await h2Connect(server.port);
+    try {
+      const reply = await h2Request(session, '/echo?x=1', { method: 'POST', body: 'hello' });
+      assert.equal(reply.alpn, 'h2');
+      assert.equal(reply.status, 200);
+      const echoed = JSON.parse(reply.body);
+      assert.equal(echoed.method, 'POST');
+      assert.equal(echoed.url, '/echo?x=1');
+      assert.equal(echoed.version, '2.0');
+      assert.equal(Buffer.from(echoed.bodyBase64, 'base64').toString(), 'hello');
+      // No content-length: the body is counted as it streams in, and refused once past the limit.
+      const big = await h2Request(session, '/', { method: 'POST', body: Buffer.alloc(4096, 97) });
+      assert.equal(big.status, 413);
+      assert.equal((await h2Request(session, '/after')).status, 200);
+    } finally {
+      session.close();
+    }
+    await server.waitForLog(/Invalid request from ip=\S+: Request body exceeds the limit of 1024 bytes/);
+  } finally {
+    server.kill();
+    other.kill();
+  }
+});
+
+test('an Express app behind the same flags stays on HTTP/1.1 and does not crash', async () => {
+  const server = await serve('express.ts');
+  try {
+    await server.waitForLog(/WARNING\] Serving HTTP\/1\.1 only over TLS, not HTTP\/2 .*Express/);
+    const workers = server.workers();
+    for (let i = 0; i < 5; i++) {
+      // Offered both, as a browser offers them, the handshake picks HTTP/1.1.
+      const reply = await httpsGet(server.port, '/', { alpn: ['h2', 'http/1.1'] });
+      assert.equal(reply.alpn, 'http/1.1');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, 'express');
+    }
+    // A client that speaks only HTTP/2 is refused in the handshake, never handed to Express.
+    await assert.rejects(h2Get(server.port));
+    assert.equal((await httpsGet(server.port)).status, 200);
+    assert.deepEqual(server.workers(), workers, 'a worker was replaced');
+    assert.doesNotMatch(server.log, /Error|TypeError/);
+  } finally {
+    server.kill();
+  }
+});
+
+test('the sync worker class stays on HTTP/1.1 and says why', async () => {
+  const server = await serve('whoami.mjs', ['-k', 'sync']);
+  try {
+    await server.waitForLog(/Serving HTTP\/1\.1 only over TLS, not HTTP\/2 .*sync worker class/);
+    const reply = await httpsGet(server.port, '/', { alpn: ['h2', 'http/1.1'] });
+    assert.equal(reply.alpn, 'http/1.1');
+    assert.equal(reply.status, 200);
+  } finally {
+    server.kill();
+  }
+});
+
+test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no failed request', async () => {
+  const hupDir = mkdtempSync(join(tmpdir(), 'tsunicorn-h2-hup-'));
+  const hupCert = join(hupDir, 'cert.pem');
+  const hupKey = join(hupDir, 'key.pem');
+  selfSigned('first.test', hupCert, hupKey);
+  const server = await startServer(
+    [
+      '-w',
+      '2',
+      '-b',
+      '127.0.0.1:0',
+      '--certfile',
+      hupCert,
+      '--keyfile',
+      hupKey,
+      '--http-protocols',
+      'h1,h2',
+      fixture('whoami.mjs'),
+    ],
+    { workers: 2 },
+  );
+  try {
+    await waitFor(
+      () =>
+        h2Get(server.port).then(
+          (r) => r.status === 200,
+          () => false,
+        ),
+      'HTTP/2 to answer',
+    );
+    selfSigned('second.test', join(hupDir, 'new-cert.pem'), join(hupDir, 'new-key.pem'));
+    renameSync(join(hupDir, 'new-key.pem'), hupKey);
+    renameSync(join(hupDir, 'new-cert.pem'), hupCert);
+    const failures: string[] = [];
+    let sent = 0;
+    let stop = false;
+    const count = (p: Promise<{ status: number }>) =>
+      p.then(
+        (r) => r.status === 200 || failures.push(`status ${r.status}`),
+        (err: Error) => failures.push(err.message),
+      );
+    // A new connection per request, over each protocol, and one client that keeps its session as browsers
+    // do and reconnects once the server says GOAWAY.
+    const loops = [
+      (async () => {
+        while (!stop) {
+          sent++;
+          await count(h2Get(server.port));
+        }
+      })(),
+      (async () => {
+        while (!stop) {
+          sent++;
+          await count(httpsGet(server.port));
+        }
+      })(),
+      (async () => {
+        while (!stop) {
+          const session = await h2Connect(server.port);
+          let goaway = false;
+          session.once('goaway', () => {
+            goaway = true;
+          });
+          while (!stop && !goaway && !session.closed) {
+            sent++;
+            await count(h2Request(session, '/kept'));
+          }
+          session.close();
+        }
+      })(),
+    ];
+    server.signal('SIGHUP');
+    await waitFor(
+      () => h2Get(server.port).then((r) => r.cn === 'second.test'),
+      'the new certificate',
+      20_000,
+    );
+    await waitFor(
+      () => server.count(/Booting worker/) >= 4 && server.workers().length === 2,
+      'the old generation to leave',
+      20_000,
+    );
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(sent > 20, `only ${sent} requests sent`);
+    assert.deepEqual(failures, []);
+  } finally {
+    server.kill();
+    rmSync(hupDir, { recursive: true, force: true });
+  }
+});
+
+test('TERM sends GOAWAY and lets HTTP/2 streams in flight finish', async () => {
+  const server = await serve('stress.mjs', ['--graceful-timeout', '20']);
+  try {
+    const session = await h2Connect(server.port);
+    const goaway = new Promise((resolve) => session.once('goaway', resolve));
+    assert.equal((await h2Request(session, '/')).status, 200);
+    const slow = Array.from({ length: 5 }, () => h2Request(session, '/?sleep=1500'));
+    server.signal('SIGTERM');
+    const replies = await Promise.all(slow);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
+    for (const r of replies) assert.match(r.body, /^gen \d+ pid \d+ bytes 0\n$/);
+    await goaway;
+    session.close();
+    assert.equal((await server.exited(20_000)).code, 0);
+  } finally {
+    server.kill();
+  }
+});
