@@ -1,7 +1,6 @@
 /**
- * R8, outside CI until fixed: after a reload, SIGKILLing both workers of an app that now throws at import
- * should end in a clear halt (exit 3) after bounded spawns. In about one run in three the master logs nothing
- * more after booting the two replacements and never exits: a hang still to be found (docs/reliability.md).
+ * R8: after a reload, SIGKILLing both workers of an app that now throws at import ends in a clear halt
+ * (exit 3) after bounded spawns.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,22 +8,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isAlive, startServer, waitServing } from '../helpers/server.ts';
-import { figure } from '../stress/wrk.ts';
+import { figure } from './wrk.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-crash-loop-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('R8: a crash loop after good boots', () => {
   test('bounded spawns and a clear halt', async (t) => {
-    const counter = join(tmp, 'boots');
-    writeFileSync(counter, '0');
     const app = join(tmp, 'crash-later.mjs');
+    // Each boot claims the next number with an exclusive create. Two workers import the app at the same
+    // moment, and a read-then-write counter gave both the same number: the replacements then booted fine and
+    // the master, rightly, kept serving.
     writeFileSync(
       app,
-      `import { readFileSync, writeFileSync } from 'node:fs';
-const boots = Number(readFileSync(${JSON.stringify(counter)}, 'utf8')) + 1;
-writeFileSync(${JSON.stringify(counter)}, String(boots));
-if (boots > 4) throw new Error('crash at import after 4 good boots');
+      `import { closeSync, openSync } from 'node:fs';
+let boot = 1;
+for (;; boot++) {
+  try {
+    closeSync(openSync(${JSON.stringify(join(tmp, 'boot-'))} + boot, 'wx'));
+    break;
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+  }
+}
+if (boot > 4) throw new Error('crash at import after 4 good boots');
 export default (_req, res) => res.end('ok');
 `,
     );
