@@ -80,7 +80,7 @@ export class HttpServer {
       observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
       if (!admitted() || !trusted(req, res)) return;
-      if (shedder?.shouldShed()) shedder.respond(req, res);
+      if (shedder) shedder.handle(req, res, () => app.handle(req, res));
       else app.handle(req, res);
     };
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
