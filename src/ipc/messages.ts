@@ -35,6 +35,11 @@ export type WorkerMessage =
   | { readonly type: 'capacity'; readonly free: number }
   /** Carries a connection (the IPC handle) the worker accepted while full, for the master to route. */
   | { readonly type: 'handoff' }
+  /**
+   * The draining worker stopped accepting: the master routes nothing more to it and answers
+   * `routing-stopped`. Sent behind the worker's last handoffs, so the master has them all when it reads this.
+   */
+  | { readonly type: 'stop-routing' }
   /** The worker's cumulative Prometheus metrics (prom-client's JSON form), when --metrics-bind is set. */
   | { readonly type: 'metrics'; readonly metrics: readonly object[] }
   /** Sent every second for the control socket's `stats` (counts since boot, bytes, milliseconds). */
@@ -59,6 +64,7 @@ const workerMessageTypes: ReadonlySet<string> = new Set<WorkerMessageType>([
   'recycle',
   'capacity',
   'handoff',
+  'stop-routing',
   'metrics',
   'stats',
 ]);
@@ -80,6 +86,11 @@ export type MasterMessage =
    */
   | { readonly type: 'backlog'; readonly waiting: boolean }
   /**
+   * The answer to `stop-routing`. It travels behind every connection the master routed to the worker, so the
+   * worker has them all once it reads this, and may exit when they are served.
+   */
+  | { readonly type: 'routing-stopped' }
+  /**
    * The master is about to stop or drain (--drain-delay): readiness answers 503 from now on, while requests
    * are still served until the worker is told to drain.
    */
@@ -90,6 +101,7 @@ export type MasterMessageType = MasterMessage['type'];
 const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>([
   'connection',
   'backlog',
+  'routing-stopped',
   'draining',
 ]);
 

@@ -559,6 +559,8 @@ export class Arbiter {
           return;
         case 'handoff':
           return this.#dispatcher.handoff(handle as Socket);
+        case 'stop-routing':
+          return this.#dispatcher.stopRouting(w);
         case 'metrics':
         case 'stats':
           return this.#observer.workerMessage?.(w, message);

@@ -47,6 +47,17 @@ export class Dispatcher {
     this.#free.delete(worker);
   }
 
+  /**
+   * A draining worker asks whether anything routed to it is still on the way. The answer queues behind every
+   * connection already sent (a message after a handle waits for the handle's acknowledgement), so once the
+   * worker reads it, it holds all of them: exiting earlier would close connections still in the channel.
+   */
+  stopRouting(worker: DispatchTarget): void {
+    this.remove(worker);
+    // A closed channel is reported to the callback: then nothing more can reach the worker anyway.
+    worker.process.send({ type: 'routing-stopped' }, undefined, {}, () => {});
+  }
+
   #flush(): void {
     while (this.#queue.length) {
       const target = this.#mostFree();

@@ -35,6 +35,8 @@ export class Admission {
   /** A connection came from the master since the last report, which must answer it. */
   #owesReport = false;
   #draining = false;
+  /** Resolves drain()'s wait for the master's `routing-stopped`. */
+  #routingStopped: (() => void) | undefined;
   /** Connections are waiting in the master: they go first, so new ones queue behind them there. */
   #backlog = false;
 
@@ -52,6 +54,9 @@ export class Admission {
           return this.#fromMaster(handle as Socket);
         case 'backlog':
           this.#backlog = message.waiting;
+          return;
+        case 'routing-stopped':
+          this.#routingStopped?.();
           return;
         case 'draining':
           return markMasterDraining();
@@ -91,10 +96,24 @@ export class Admission {
     this.#changed();
   }
 
-  /** Stops accepting. Connections already passed here are still served as slots free. */
-  drain(): void {
+  /**
+   * Stops accepting; resolves once every connection the master routed here has arrived and every handoff has
+   * left, so the worker may exit when what it holds is served. Connections passed here are still served as
+   * slots free.
+   */
+  async drain(): Promise<void> {
     this.#draining = true;
     for (const server of this.#listeners) server.close();
+    if (!process.connected) return;
+    // Measured under reloads of sync workers: a worker that exited as soon as its own connections were
+    // served lost the handoffs still queued in its channel (Node sends a message after a handle only once
+    // the handle is acknowledged), a few connections per reload.
+    const stopped = new Promise<void>((resolve) => {
+      this.#routingStopped = resolve;
+      process.once('disconnect', resolve);
+    });
+    process.send!({ type: 'stop-routing' } satisfies WorkerMessage);
+    await stopped;
   }
 
   #accepted(socket: Socket): void {

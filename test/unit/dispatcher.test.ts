@@ -11,6 +11,8 @@ class FakeTarget implements DispatchTarget {
   readonly pid = FakeTarget.nextPid++;
   readonly connections: Socket[] = [];
   readonly backlog: boolean[] = [];
+  /** Connections received when `routing-stopped` arrived. */
+  stoppedAfter: number | undefined;
   readonly process = {
     send: (
       message: MasterMessage,
@@ -20,6 +22,7 @@ class FakeTarget implements DispatchTarget {
     ) => {
       if (message.type === 'connection') this.connections.push(handle!);
       else if (message.type === 'backlog') this.backlog.push(message.waiting);
+      else if (message.type === 'routing-stopped') this.stoppedAfter = this.connections.length;
       done?.(null);
       return true;
     },
@@ -93,4 +96,19 @@ test('a removed (draining) worker gets nothing more; a failed pass is retried el
   d.capacity(closing, 5);
   d.capacity(b, 1);
   assert.equal(b.connections.length, 1, 'the connection moved on to b');
+});
+
+test('a draining worker that asks is answered behind what was routed to it, and gets nothing more', () => {
+  const d = new Dispatcher();
+  const [draining, other] = [new FakeTarget(), new FakeTarget()];
+  d.capacity(draining, 2);
+  const routed = connection();
+  d.handoff(routed);
+  d.stopRouting(draining);
+  assert.equal(draining.stoppedAfter, 1, 'answered after the connection already sent');
+  const later = connection();
+  d.handoff(later);
+  d.capacity(other, 1);
+  assert.deepEqual(draining.connections, [routed]);
+  assert.deepEqual(other.connections, [later]);
 });

@@ -21,7 +21,7 @@ export async function serveOnEventLoop(
   await admission.listen();
   return {
     async drain() {
-      admission.drain();
+      await admission.drain();
       await http.drain();
     },
     healthy: () => true,

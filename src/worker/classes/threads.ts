@@ -63,7 +63,7 @@ export const threadsWorker: WorkerClass = {
     await admission.listen();
     return {
       async drain() {
-        admission.drain();
+        await admission.drain();
         await http.drain();
         await pool.close();
       },
