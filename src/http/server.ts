@@ -7,7 +7,12 @@ import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge 
 import { streamAdmission } from './h2/edge.js';
 import { H2Front } from './h2/front.js';
 import { answerProbe, type HealthSettings } from './health.js';
-import { defaultOverloadSettings, LoadShedder, type OverloadSettings } from './overload.js';
+import {
+  defaultOverloadSettings,
+  LoadShedder,
+  type OverloadSettings,
+  respondOverloaded,
+} from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
 import { observeRequest } from './request-observer.js';
@@ -39,6 +44,8 @@ interface Tracked {
   /** Requests on this connection whose response has not finished. */
   active: number;
   lastActivity: number;
+  /** Accepted beyond the worker's connection cap with --overload-503: every request on it is shed. */
+  beyondCap: boolean;
 }
 
 /**
@@ -59,6 +66,8 @@ export class HttpServer {
   readonly #handshakeTimeoutMs: number;
   #draining = false;
   #requests = 0;
+  /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
+  readonly shedsBeyondCap: boolean;
 
   constructor(app: AppBinding, settings: HttpSettings) {
     const edge = { ...defaultEdgeSettings, ...settings };
@@ -70,9 +79,10 @@ export class HttpServer {
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
+    this.shedsBeyondCap = overload.overload503;
     const shedder = overload.overload503 ? new LoadShedder(overload.maxEventLoopDelay) : undefined;
     /** Every request, HTTP/1.1 or HTTP/2; `admitted` is the edge of its protocol. */
-    const serve = (req: IncomingMessage, res: ServerResponse, admitted: () => boolean) => {
+    const serve = (req: IncomingMessage, res: ServerResponse, admitted: () => boolean, beyondCap = false) => {
       this.#requests++;
       this.#responses.add(res);
       res.once('close', () => this.#responses.delete(res));
@@ -80,7 +90,8 @@ export class HttpServer {
       observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
       if (!admitted() || !trusted(req, res)) return;
-      if (shedder) shedder.handle(req, res, () => app.handle(req, res));
+      if (beyondCap) respondOverloaded(req, res, true);
+      else if (shedder) shedder.handle(req, res, () => app.handle(req, res));
       else app.handle(req, res);
     };
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -94,7 +105,7 @@ export class HttpServer {
         });
       }
       if (this.#draining) res.shouldKeepAlive = false;
-      serve(req, res, () => admit(req, res));
+      serve(req, res, () => admit(req, res), tracked?.beyondCap);
     });
     if (protocols.includes('h2')) {
       const admitStream = streamAdmission(edge);
@@ -121,14 +132,16 @@ export class HttpServer {
     return this.#requests;
   }
 
-  accept(socket: Socket): void {
-    if (this.#proxyProtocol) this.#proxyProtocol(socket, (s) => this.#serve(s));
-    else this.#serve(socket);
+  /** `beyondCap`: the worker is full and sheds (shedsBeyondCap); each request gets a 503 and the close. */
+  accept(socket: Socket, beyondCap = false): void {
+    if (this.#proxyProtocol) this.#proxyProtocol(socket, (s) => this.#serve(s, beyondCap));
+    else this.#serve(socket, beyondCap);
   }
 
-  #serve(plain: Socket): void {
+  #serve(plain: Socket, beyondCap: boolean): void {
+    // An HTTP/2 session beyond the cap is served in full; its streams are still shed by loop delay.
     if (this.#h2 && this.#tls) this.#negotiate(this.#h2, this.#tls(plain));
-    else this.#serveHttp1(this.#tls ? this.#tls(plain) : plain);
+    else this.#serveHttp1(this.#tls ? this.#tls(plain) : plain, beyondCap);
   }
 
   /** Serves a TLS connection by the protocol its handshake chose; HTTP/1.1 as before, HTTP/2 as sessions. */
@@ -150,8 +163,8 @@ export class HttpServer {
     });
   }
 
-  #serveHttp1(socket: Socket): void {
-    this.#connections.set(socket, { active: 0, lastActivity: Date.now() });
+  #serveHttp1(socket: Socket, beyondCap = false): void {
+    this.#connections.set(socket, { active: 0, lastActivity: Date.now(), beyondCap });
     socket.once('close', () => this.#connections.delete(socket));
     this.server.emit('connection', socket);
   }

@@ -1,10 +1,13 @@
 /**
  * --overload-503: a worker whose event loop is delayed past --max-event-loop-delay answers the requests it
- * cannot serve in time with a fast 503 and Retry-After, keeps serving the rest, and recovers once idle.
+ * cannot serve in time with a fast 503 and Retry-After, keeps serving the rest, and recovers once idle; once
+ * every worker holds --worker-connections connections, new connections get a 503 and are closed. Shed
+ * requests are counted in the metrics.
  */
 import assert from 'node:assert/strict';
+import { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { fixture, request, type Server, startServer, waitServing } from '../helpers/server.ts';
+import { fixture, request, type Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
 
 describe('overload shedding', () => {
   let server: Server;
@@ -54,5 +57,55 @@ describe('without --overload-503', () => {
       replies.map((r) => r.status),
       replies.map(() => 200),
     );
+  });
+});
+
+describe('overload shedding at the connection cap', () => {
+  test('with every slot held, new connections get 503 and a close; the one queued first is served once a slot frees', async (t) => {
+    const server = await startServer(
+      [
+        '-w',
+        '1',
+        '-b',
+        '127.0.0.1:0',
+        '--overload-503',
+        '--worker-connections',
+        '2',
+        '--metrics-bind',
+        '127.0.0.1:0',
+        fixture('cpu.mjs'),
+      ],
+      { workers: 1 },
+    );
+    t.after(() => server.kill());
+    const metricsPort = Number(
+      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
+    );
+    await waitServing({ port: server.port });
+    // Two idle keep-alive connections hold both slots.
+    const holders = [0, 1].map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
+    t.after(() => {
+      for (const agent of holders) agent.destroy();
+    });
+    for (const agent of holders)
+      assert.equal((await request({ port: server.port }, '/', { agent })).status, 200);
+    // The first connection beyond the cap waits in the master, which then tells the worker that all are full.
+    const queued = request({ port: server.port }, '/', { timeoutMs: 20_000 });
+    const shed = await waitFor(
+      () =>
+        request({ port: server.port }, '/', { timeoutMs: 1000 }).then(
+          (r) => (r.status === 503 ? r : undefined),
+          () => undefined,
+        ),
+      'a 503 for a connection beyond the cap',
+    );
+    assert.equal(shed.headers['retry-after'], '1');
+    assert.equal(shed.headers.connection, 'close');
+    holders[0]!.destroy();
+    assert.equal((await queued).status, 200);
+    await waitFor(async () => {
+      const text = (await request({ port: metricsPort }, '/metrics')).body;
+      return Number(/^tsunicorn_requests_shed_total (\d+)/m.exec(text)?.[1] ?? 0) >= 1;
+    }, 'the shed request counted in tsunicorn_requests_shed_total');
   });
 });

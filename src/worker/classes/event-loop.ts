@@ -17,6 +17,12 @@ export async function serveOnEventLoop(
       http.accept(socket);
       socket.resume();
     },
+    refuse: http.shedsBeyondCap
+      ? (socket) => {
+          http.accept(socket, true);
+          socket.resume();
+        }
+      : undefined,
   });
   await admission.listen();
   return {
