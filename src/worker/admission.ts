@@ -15,6 +15,11 @@ export interface AdmissionOptions {
    * slot is the caller's until it calls release().
    */
   readonly serve: (socket: Socket) => void;
+  /**
+   * With --overload-503: takes a connection that came while every worker is full, to answer it 503 at once
+   * instead of letting it wait for a slot. It holds no slot.
+   */
+  readonly refuse?: (socket: Socket) => void;
 }
 
 /**
@@ -121,6 +126,10 @@ export class Admission {
       this.#free--;
       this.#changed();
       this.#options.serve(socket);
+    } else if (this.#options.refuse && this.#free <= 0 && (this.#backlog || !process.connected)) {
+      // The master queues connections only while no worker has a free slot; a full worker hands a connection
+      // off as usual until then, for a worker that has one.
+      this.#options.refuse(socket);
     } else if (process.connected) {
       process.send!({ type: 'handoff' } satisfies WorkerMessage, socket);
     } else {
