@@ -43,6 +43,17 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** Kills a process and its children by pid: after a binary upgrade the serving master is not the test's child. */
+export function killTree(pid: number): void {
+  for (const child of childPids(pid)) killTree(child);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+/** The pid a pid file names. */
+export const readPid = (path: string) => Number(readFileSync(path, 'utf8').trim());
+
 /** True while the process runs; a zombie (exited, not yet reaped by its new parent) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {

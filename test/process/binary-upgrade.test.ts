@@ -9,6 +9,8 @@ import {
   clientLoop,
   fixture,
   isAlive,
+  killTree,
+  readPid,
   request,
   startServer,
   waitFor,
@@ -17,16 +19,6 @@ import {
 
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-upgrade-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Kills a process and its children by pid: the new master of an upgrade outlives the test's server. */
-function killTree(pid: number): void {
-  for (const child of childPids(pid)) killTree(child);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {}
-}
-
-const readPid = (path: string) => Number(readFileSync(path, 'utf8').trim());
 
 /** `connections` clients sending requests back to back, half on kept-alive connections; failures recorded. */
 function load(port: number, connections: number) {

@@ -9,6 +9,7 @@ import {
   cli,
   fixture,
   isAlive,
+  readPid,
   root,
   Server,
   startServer,
@@ -19,7 +20,6 @@ import {
 const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-hygiene-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-const readPid = (path: string) => Number(readFileSync(path, 'utf8').trim());
 /** A field of /proc/PID/status, e.g. `Uid` → its first value. */
 const procStatus = (pid: number, field: string) =>
   new RegExp(`^${field}:[ \\t]*(\\S*)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

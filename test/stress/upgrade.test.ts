@@ -5,7 +5,7 @@
  * serving.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -13,6 +13,8 @@ import {
   childPids,
   fixture,
   isAlive,
+  killTree,
+  readPid,
   type Server,
   startServer,
   waitFor,
@@ -24,16 +26,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'tsunicorn-r3-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const UPGRADES = 5;
-
-/** Kills a master and its workers by pid: after an upgrade the serving master is not the test's child. */
-function killTree(pid: number): void {
-  for (const child of childPids(pid)) killTree(child);
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {}
-}
-
-const readPid = (path: string) => Number(readFileSync(path, 'utf8').trim());
 
 /**
  * One upgrade from master `old`; resolves to the new master's pid once the old one is gone. Every master
