@@ -161,3 +161,27 @@ test('a crashed worker is replaced in the same slot', async () => {
   a.enqueueSignal('SIGTERM');
   assert.equal(await done, 0);
 });
+
+test('workers killed after booting are replaced; once the app breaks, failed boots back off and halt with 3', async () => {
+  let broken = false;
+  const { ops, spawned, live } = fakeOps({
+    onSpawn: (w) => setImmediate(() => (broken ? w.exit(4) : w.boot())),
+  });
+  const config = resolveConfig([{ app: 'app.mjs', workers: 2, maxBootFailures: 5 }], {});
+  const a = new Arbiter({
+    config,
+    listeners: [],
+    ops,
+    workerEntry: 'worker.js',
+    env: {},
+    reloadConfig: async () => config,
+  });
+  const done = a.run();
+  await waitFor(() => a.workers.filter((w) => w.state === 'ready').length === 2, 'ready');
+  broken = true;
+  for (const w of live()) w.exit(null, 'SIGKILL');
+  assert.equal(await done, 3);
+  // The kills are ordinary crashes, not failed boots: 2 first boots, 2 replacements at once, then one at a
+  // time until the fifth failed boot.
+  assert.equal(spawned.length, 7);
+});
