@@ -1,0 +1,180 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+
+/**
+ * Host values seen recently, normalised as the URL parser would (lower case, default port dropped). Hosts
+ * come from clients, so the map is bounded: it is cleared when full rather than evicted piecemeal.
+ */
+const origins = new Map<string, string>();
+const ORIGINS_MAX = 256;
+/** Hosts the cache takes: name or address and port, nothing the URL parser could read as a path or query. */
+const plainHost = /^[A-Za-z0-9.\-:[\]]+$/;
+/**
+ * Origin-form targets the URL parser leaves exactly as they are: no character it percent-encodes, no `\`
+ * (a `/` in http URLs), no `#`, no dot segment (`/.`, `%2e`) it would resolve.
+ */
+const plainTarget = /^\/[A-Za-z0-9\-_~!$&()*+,;=:@/%?.]*$/;
+const dotSegment = /\/\.|%2e/i;
+
+function originOf(scheme: string, host: string): string | undefined {
+  if (!plainHost.test(host)) return undefined;
+  const key = `${scheme}://${host}`;
+  let origin = origins.get(key);
+  if (origin === undefined) {
+    origin = new URL(key).origin;
+    if (origins.size >= ORIGINS_MAX) origins.clear();
+    origins.set(key, origin);
+  }
+  return origin;
+}
+
+/**
+ * The Request URL for a request target, serialised exactly as `new Request(url)` would; throws the URL
+ * parser's TypeError for a target or host it rejects. The common case is a string concatenation.
+ */
+export function requestUrl(scheme: string, host: string | undefined, target: string): string {
+  const origin = originOf(scheme, host || 'localhost');
+  if (origin !== undefined && plainTarget.test(target) && !dotSegment.test(target)) return origin + target;
+  const base = `${scheme}://${host || 'localhost'}`;
+  // An origin-form target is appended as text: `new URL('//x', base)` would read `//x` as a host.
+  return new URL(target.startsWith('/') ? `${base}${target}` : target === '*' ? `${base}/` : target).href;
+}
+
+/**
+ * The `Request` a fetch app receives. Building undici's Request costs more than many handlers (two
+ * AbortSignals, a URL parse, a copy of every header, a web stream for the body), while most handlers read
+ * only `method`, `url` and a header or two. This object answers those itself, creates `headers` and `signal`
+ * on first use, and builds the real Request, from which it answers everything else, only when asked for
+ * anything more (the body, `clone()`, `new Request(request)`, `fetch(request)`). It is an `instanceof
+ * Request`; `supportsLazyRequests()` checks that undici accepts it where it expects a real one.
+ */
+export class IncomingRequest {
+  readonly #req: IncomingMessage;
+  readonly #url: string;
+  #headers: Headers | undefined;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #real: Request | undefined;
+
+  constructor(req: IncomingMessage, url: string) {
+    this.#req = req;
+    this.#url = url;
+  }
+
+  get method(): string {
+    return this.#req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get headers(): Headers {
+    if (this.#real) return this.#real.headers;
+    if (!this.#headers) {
+      const headers = new Headers();
+      const raw = this.#req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      this.#headers = headers;
+    }
+    return this.#headers;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#hasBody() ? this.toRequest().body : null;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#hasBody() ? this.toRequest().bodyUsed : false;
+  }
+
+  /** The client went away before the response was finished. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort();
+  }
+
+  #hasBody(): boolean {
+    const method = this.method;
+    return method !== 'GET' && method !== 'HEAD';
+  }
+
+  /** The real Request, built once; headers changed through `headers` before then are carried over. */
+  toRequest(): Request {
+    if (!this.#real) {
+      const init: RequestInit & { duplex?: 'half' } = {
+        method: this.method,
+        headers: this.headers,
+        signal: this.signal,
+      };
+      if (this.#hasBody()) {
+        init.body = Readable.toWeb(this.#req) as ReadableStream<Uint8Array>;
+        init.duplex = 'half';
+      }
+      this.#real = new Request(this.#url, init);
+    }
+    return this.#real;
+  }
+
+  static {
+    const proto = IncomingRequest.prototype;
+    Object.setPrototypeOf(proto, Request.prototype);
+    const own = new Set<PropertyKey>(Reflect.ownKeys(proto));
+    const real = (self: IncomingRequest) => self.toRequest() as unknown as Record<PropertyKey, any>;
+    const getter = (key: PropertyKey) =>
+      Object.defineProperty(proto, key, {
+        configurable: true,
+        get(this: IncomingRequest) {
+          return real(this)[key];
+        },
+      });
+    for (const key of Reflect.ownKeys(Request.prototype)) {
+      if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
+      const { value } = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+      if (typeof value !== 'function') getter(key);
+      else
+        Object.defineProperty(proto, key, {
+          configurable: true,
+          writable: true,
+          value(this: IncomingRequest, ...args: unknown[]) {
+            return real(this)[key](...args);
+          },
+        });
+    }
+    // undici reads its own state through symbol-keyed fields when handed a Request (`new Request(request)`,
+    // `fetch(request)`): answer those from the real one.
+    for (const key of Object.getOwnPropertySymbols(new Request('http://localhost/'))) getter(key);
+  }
+}
+
+let lazyWorks: boolean | undefined;
+
+/**
+ * Whether this Node's undici accepts an IncomingRequest wherever it takes a Request. A version that keeps a
+ * Request's state in private fields would not; the adapter then builds the real Request up front.
+ */
+export function supportsLazyRequests(): boolean {
+  if (lazyWorks === undefined) {
+    try {
+      const fake = { method: 'GET', rawHeaders: ['x-probe', '1'] } as unknown as IncomingMessage;
+      const copy = new Request(new IncomingRequest(fake, 'http://localhost/probe') as unknown as Request);
+      lazyWorks = copy.url === 'http://localhost/probe' && copy.headers.get('x-probe') === '1';
+    } catch {
+      lazyWorks = false;
+    }
+  }
+  return lazyWorks;
+}

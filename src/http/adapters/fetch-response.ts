@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The symbol under which undici keeps a Response's state, found by looking at one: its `body.source` is
+ * the string or bytes the Response was made from. Undefined when this Node's undici hides it, and every
+ * body is then read through its stream.
+ */
+const stateKey = (() => {
+  const probe = new Response('probe') as unknown as Record<symbol, { body?: { source?: unknown } }>;
+  return Object.getOwnPropertySymbols(probe).find((key) => probe[key]?.body?.source === 'probe');
+})();
+
+interface BodyState {
+  readonly source: unknown;
+  readonly length: number | null;
+  readonly stream: ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * The bytes a Response was built from when they are there unread (`new Response('text')`,
+ * `new Response(bytes)`, `Response.json(value)`): written with one `end()` and a Content-Length instead of
+ * being pumped through the body's stream.
+ */
+function bufferedBody(response: Response): { source: string | Uint8Array; length: number } | undefined {
+  if (stateKey === undefined) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey]?.body;
+  if (!body || typeof body.length !== 'number' || body.stream?.locked || response.bodyUsed) return undefined;
+  const { source } = body;
+  if (typeof source === 'string' || source instanceof Uint8Array) return { source, length: body.length };
+  return undefined;
+}
+
+function waitWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+async function pump(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  let read = false;
+  // The client went away, or a draining worker ended the stream: stop the app's stream now rather than at
+  // its next chunk.
+  const stop = () => {
+    if (!read) reader.cancel().catch(() => {});
+  };
+  res.once('close', stop);
+  res.once('finish', stop);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (res.destroyed || res.writableEnded) return;
+      // Back-pressure: a slow reader holds the app's stream instead of growing the worker's memory.
+      if (!res.write(value)) await waitWritable(res);
+    }
+    read = true;
+    res.end();
+  } finally {
+    res.off('close', stop);
+    res.off('finish', stop);
+  }
+}
+
+/** Writes a fetch app's Response to Node's response: status, headers (Set-Cookie kept apart), body. */
+export async function writeResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: Response,
+): Promise<void> {
+  // A flat [name, value, …] list: writeHead takes it as is. Iterating Headers yields each Set-Cookie on its
+  // own, where get() would join them with commas, which breaks cookies with dates.
+  const headers: string[] = [];
+  let hasLength = false;
+  for (const [name, value] of response.headers) {
+    headers.push(name, value);
+    if (name === 'content-length') hasLength = true;
+  }
+  const { status } = response;
+  const body = response.body === null ? undefined : bufferedBody(response);
+  const noBody = req.method === 'HEAD' || status === 204 || status === 304;
+  if (body && !noBody) {
+    if (!hasLength) headers.push('content-length', String(body.length));
+    res.writeHead(status, response.statusText || undefined, headers);
+    res.end(body.source);
+    return;
+  }
+  res.writeHead(status, response.statusText || undefined, headers);
+  const stream = response.body;
+  if (!stream || noBody) {
+    res.end();
+    await stream?.cancel().catch(() => {});
+    return;
+  }
+  await pump(res, stream);
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, request as httpRequest, IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Socket } from 'node:net';
+import { describe, test } from 'node:test';
+import { fromFetch } from '../../src/http/adapters/fetch.ts';
+import { IncomingRequest, requestUrl, supportsLazyRequests } from '../../src/http/adapters/fetch-request.ts';
+
+/** What undici's own Request makes of the URL the adapter used to build by concatenation. */
+function eager(scheme: string, host: string, target: string): string | Error {
+  const base = `${scheme}://${host || 'localhost'}`;
+  try {
+    return new Request(target.startsWith('/') ? `${base}${target}` : target === '*' ? `${base}/` : target)
+      .url;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+function incoming(method: string, url: string, rawHeaders: string[], body?: string): IncomingMessage {
+  const req = new IncomingMessage(new Socket());
+  req.method = method;
+  req.url = url;
+  req.rawHeaders = rawHeaders;
+  if (body !== undefined) req.push(body);
+  req.push(null);
+  return req;
+}
+
+describe('the Request a fetch app receives', () => {
+  test('its URL is what new Request() would make of the target, the fast path included', () => {
+    const hosts = [
+      'example.com',
+      'Example.COM:80',
+      'example.com:8080',
+      '127.0.0.1:8000',
+      '127.1',
+      '[::1]:80',
+      '',
+    ];
+    const targets = [
+      '/',
+      '/a/b?c=d&e=%41',
+      '//double/slash',
+      '/a/../b',
+      '/a/./b',
+      '/.well-known/x',
+      '/a/%2e%2E/b',
+      "/it's?q='x'",
+      '/a\\b',
+      '/a|b[c]',
+      '/é',
+      '/a#frag',
+      '*',
+      'http://other.example/x?y',
+    ];
+    for (const scheme of ['http', 'https']) {
+      for (const host of hosts) {
+        for (const target of targets) {
+          const want = eager(scheme, host, target);
+          if (want instanceof Error) assert.throws(() => requestUrl(scheme, host, target), TypeError);
+          else assert.equal(requestUrl(scheme, host, target), want, `${scheme} ${host} ${target}`);
+        }
+      }
+    }
+    assert.throws(() => requestUrl('http', 'bad host', '/'), TypeError);
+  });
+
+  test('undici accepts it where it takes a Request', () => {
+    assert.equal(supportsLazyRequests(), true);
+  });
+
+  test('reads method, URL and headers without building the real Request, and hands over to it', async () => {
+    const req = incoming('GET', '/p', ['Host', 'h', 'X-A', '1', 'x-a', '2', 'Set-Cookie', 'c=1']);
+    const lazy = new IncomingRequest(req, 'http://h/p');
+    const request = lazy as unknown as Request;
+    assert.ok(request instanceof Request);
+    assert.equal(request.method, 'GET');
+    assert.equal(request.url, 'http://h/p');
+    assert.equal(request.headers.get('x-a'), '1, 2');
+    assert.equal(request.body, null);
+    assert.equal(request.bodyUsed, false);
+    request.headers.set('x-added', 'yes');
+
+    const copy = new Request(request);
+    assert.equal(copy.url, 'http://h/p');
+    assert.equal(copy.headers.get('x-added'), 'yes', 'headers changed before the hand-over are kept');
+    assert.equal(request.cache, 'default');
+    assert.equal(request.clone().headers.get('x-a'), '1, 2');
+    assert.equal(Object.prototype.toString.call(request), '[object Request]');
+  });
+
+  test('a body is read through the real Request, once', async () => {
+    const request = new IncomingRequest(
+      incoming('POST', '/', ['content-type', 'application/json'], '{"a":1}'),
+      'http://h/',
+    ) as unknown as Request;
+    assert.deepEqual(await request.json(), { a: 1 });
+    assert.equal(request.bodyUsed, true);
+    await assert.rejects(request.text(), TypeError);
+  });
+
+  test('its signal aborts when the client leaves, whether it was asked for before or after', () => {
+    const before = new IncomingRequest(incoming('GET', '/', []), 'http://h/');
+    const signal = before.signal;
+    before.abort();
+    assert.equal(signal.aborted, true);
+    const after = new IncomingRequest(incoming('GET', '/', []), 'http://h/');
+    after.abort();
+    assert.equal(after.signal.aborted, true);
+    assert.equal(after.toRequest().signal.aborted, true);
+  });
+});
+
+describe('the response a fetch app returns', () => {
+  async function serve(respond: () => Response | Promise<Response>, method = 'GET') {
+    const server = createServer(fromFetch(() => respond()));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      return await new Promise<{ raw: string[]; body: string }>((resolve, reject) => {
+        httpRequest({ port: (server.address() as AddressInfo).port, method, agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ raw: res.rawHeaders, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    } finally {
+      server.close();
+    }
+  }
+  const header = (raw: string[], name: string) =>
+    raw.flatMap((v, i) => (i % 2 === 0 && v.toLowerCase() === name ? [raw[i + 1]] : []));
+
+  test('a buffered body goes out with its length; Set-Cookie headers stay apart', async () => {
+    const { raw, body } = await serve(() => {
+      const r = new Response('héllo', { headers: { 'x-a': '1' } });
+      r.headers.append('set-cookie', 'a=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT');
+      r.headers.append('set-cookie', 'b=2');
+      return r;
+    });
+    assert.equal(body, 'héllo');
+    assert.deepEqual(header(raw, 'content-length'), ['6']);
+    assert.deepEqual(header(raw, 'transfer-encoding'), []);
+    assert.deepEqual(header(raw, 'set-cookie'), ['a=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT', 'b=2']);
+    assert.deepEqual(header(raw, 'x-a'), ['1']);
+  });
+
+  test('bytes and JSON bodies too; a HEAD answer has none', async () => {
+    const bytes = await serve(() => new Response(new Uint8Array([104, 105])));
+    assert.equal(bytes.body, 'hi');
+    assert.deepEqual(header(bytes.raw, 'content-length'), ['2']);
+    const json = await serve(() => Response.json({ a: 1 }));
+    assert.equal(json.body, '{"a":1}');
+    assert.deepEqual(header(json.raw, 'content-length'), ['7']);
+    const head = await serve(() => new Response('not sent'), 'HEAD');
+    assert.equal(head.body, '');
+  });
+
+  test('a stream body, or a body the app already started reading, is streamed', async () => {
+    const streamed = await serve(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('a'));
+              c.enqueue(new TextEncoder().encode('b'));
+              c.close();
+            },
+          }),
+        ),
+    );
+    assert.equal(streamed.body, 'ab');
+    assert.deepEqual(header(streamed.raw, 'transfer-encoding'), ['chunked']);
+    const started = await serve(async () => {
+      const r = new Response('xyz');
+      const reader = r.body!.getReader();
+      await reader.read();
+      reader.releaseLock();
+      return r;
+    });
+    assert.equal(started.body, '', 'what the app read is not sent again');
+  });
+});
