@@ -175,6 +175,30 @@ test('plain (req, res) listener apps answer over HTTP/2, body limit included', a
   }
 });
 
+test('Koa and Fastify apps answer over HTTP/2', async () => {
+  const koa = await serve('koa.ts');
+  const fastify = await serve('fastify.ts');
+  try {
+    const fromKoa = await h2Get(koa.port);
+    assert.deepEqual([fromKoa.alpn, fromKoa.status, fromKoa.body], ['h2', 200, 'koa']);
+    const session = await h2Connect(fastify.port);
+    try {
+      assert.equal((await h2Request(session, '/')).body, 'fastify');
+      const posted = await h2Request(session, '/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      assert.deepEqual([posted.status, JSON.parse(posted.body)], [200, { a: 1 }]);
+    } finally {
+      session.close();
+    }
+  } finally {
+    koa.kill();
+    fastify.kill();
+  }
+});
+
 test('an Express app behind the same flags stays on HTTP/1.1 and does not crash', async () => {
   const server = await serve('express.ts');
   try {
@@ -301,6 +325,26 @@ test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no fail
   }
 });
 
+test('a session whose client stopped reading is cut after the keep-alive time', async () => {
+  const server = await serve('stress.mjs', ['--keep-alive', '1']);
+  try {
+    const session = await h2Connect(server.port);
+    const closed = new Promise((resolve) => session.once('close', resolve));
+    const stream = session.request({ ':path': '/big' });
+    stream.on('error', () => {});
+    // 1 MiB answer, never read: flow control stops it after the first 64 KiB.
+    stream.on('response', () => stream.pause());
+    stream.end();
+    const started = Date.now();
+    await waitFor(() => session.closed || session.destroyed, 'the session to be cut', 8000);
+    await closed;
+    assert.ok(Date.now() - started >= 900, `cut after ${Date.now() - started} ms`);
+    assert.equal((await h2Get(server.port)).status, 200);
+  } finally {
+    server.kill();
+  }
+});
+
 test('TERM sends GOAWAY and lets HTTP/2 streams in flight finish', async () => {
   const server = await serve('stress.mjs', ['--graceful-timeout', '20']);
   try {
@@ -308,6 +352,8 @@ test('TERM sends GOAWAY and lets HTTP/2 streams in flight finish', async () => {
     const goaway = new Promise((resolve) => session.once('goaway', resolve));
     assert.equal((await h2Request(session, '/')).status, 200);
     const slow = Array.from({ length: 5 }, () => h2Request(session, '/?sleep=1500'));
+    // The server answers a PING after every frame sent before it: the five requests are in the worker.
+    await new Promise((resolve, reject) => session.ping((err) => (err ? reject(err) : resolve(undefined))));
     server.signal('SIGTERM');
     const replies = await Promise.all(slow);
     assert.deepEqual(

@@ -4,7 +4,6 @@
  * run unchanged; connections that chose `http/1.1` never come here.
  */
 import {
-  constants,
   createServer,
   type Http2Server,
   type Http2ServerRequest,
@@ -22,9 +21,6 @@ import { H2Response } from './response.js';
  * stream is a request in the worker, so this also bounds what one connection can put in flight.
  */
 const MAX_CONCURRENT_STREAMS = 128;
-
-/** A GOAWAY naming the highest stream id says "stop opening streams" without refusing any already sent. */
-const MAX_STREAM_ID = 2 ** 31 - 1;
 
 /** RFC 9113 §6.5.2 counts 32 bytes of overhead per field in SETTINGS_MAX_HEADER_LIST_SIZE. */
 const FIELD_OVERHEAD = 32;
@@ -98,6 +94,8 @@ export class H2Front {
       clearTimeout(firstStream);
       activity.streams.add(stream);
       activity.lastActivity = Date.now();
+      // This stream is served; the GOAWAY tells the client to send the next one elsewhere.
+      if (this.#draining) session.close();
       stream.once('close', () => {
         activity.streams.delete(stream);
         activity.lastActivity = Date.now();
@@ -105,7 +103,6 @@ export class H2Front {
         if (!this.#keepAlive && activity.streams.size === 0) session.close();
       });
     });
-    if (this.#draining) this.#goingAway(session);
   }
 
   /**
@@ -122,20 +119,24 @@ export class H2Front {
     }
   }
 
-  #goingAway(session: ServerHttp2Session): void {
-    if (!session.closed && !session.destroyed) session.goaway(constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
-  }
-
   /**
-   * Tells every client to open no more streams here; the streams it already sent, and any crossing the
-   * GOAWAY on the wire, are still served. `sweep` then closes the sessions that have gone quiet.
+   * Closes every session with streams in flight: its GOAWAY names the last stream it received, those streams
+   * finish, and the client sends later requests elsewhere. An idle session is left its grace period (see
+   * `sweep`), so a client that connected just now gets its first request served rather than a GOAWAY.
+   *
+   * No early GOAWAY naming the highest stream id ("stop soon") is sent: nghttp2 treats any GOAWAY it did not
+   * send as a shutdown notice as final and silently ignores streams opened after it, which would hang them.
    */
   drain(): void {
     this.#draining = true;
-    for (const session of this.#sessions.keys()) this.#goingAway(session);
+    for (const [session, activity] of this.#sessions) if (activity.streams.size > 0) session.close();
   }
 
-  /** Closes, with a final GOAWAY, each session without open streams that has been quiet since `quietSince`. */
+  /**
+   * Closes each session without streams that has been quiet since `quietSince`. A stream crossing its
+   * GOAWAY on the wire is not processed, which the GOAWAY's last stream id tells the client, so it may retry
+   * it safely (RFC 9113 §6.8).
+   */
   sweep(quietSince: number): void {
     for (const [session, activity] of this.#sessions) {
       if (activity.streams.size === 0 && activity.lastActivity <= quietSince) session.close();
