@@ -74,7 +74,10 @@ export class IncomingRequest {
     if (!this.#headers) {
       const headers = new Headers();
       const raw = this.#req.rawHeaders;
-      for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+      for (let i = 0; i < raw.length; i += 2) {
+        // HTTP/2's pseudo-header fields (`:method`, `:path`, …) are the request line's parts, already in the URL.
+        if (raw[i]!.charCodeAt(0) !== 0x3a) headers.append(raw[i]!, raw[i + 1]!);
+      }
       this.#headers = headers;
     }
     return this.#headers;
