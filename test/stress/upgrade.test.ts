@@ -106,8 +106,8 @@ describe('R3: USR2 upgrade, WINCH and TERM of the old master under wrk -c200', (
       for (const pid of masters) killTree(pid);
     });
     await waitServing({ port: server.port });
-    // About twice what the upgrades take on this box; the test fails if the load ended before the last one.
-    const load = mixedLoad(server.port, 200, 35);
+    // Twice what the upgrades take on this box; the test fails if the load ended before the last one.
+    const load = mixedLoad(server.port, 200, 40);
     await new Promise((r) => setTimeout(r, 1000));
     const started = Date.now();
     for (let i = 0; i < UPGRADES; i++) masters.push(await upgrade(server, masters.at(-1)!));
@@ -135,7 +135,7 @@ describe('R3: USR2 upgrade, WINCH and TERM of the old master under wrk -c200', (
     await waitFor(() => server.count(/Worker \(pid:\d+\) booted/) === 2, 'both workers booted');
     await waitServing({ port: server.port });
     const workers = server.workers().sort();
-    const load = mixedLoad(server.port, 200, 8);
+    const load = mixedLoad(server.port, 200, 12);
     await new Promise((r) => setTimeout(r, 1000));
     writeFileSync(app, "throw new Error('broken release');\n");
     const started = Date.now();
