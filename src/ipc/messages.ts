@@ -32,7 +32,17 @@ export type WorkerMessage =
    * answer to each connection the master routed here: the master learns what it needs for routing without a
    * message per request on the direct path.
    */
-  | { readonly type: 'capacity'; readonly free: number }
+  | {
+      readonly type: 'capacity';
+      /** Negative when the worker holds more than its slots (`queues` workers report how far). */
+      readonly free: number;
+      /**
+       * The worker queues what it is given beyond its slots fairly with its own requests (threads: the
+       * pool's FIFO). Its kept-alive clients take slots without asking, so under steady keep-alive load its
+       * count never rises above zero, and a connection held in the master for it would wait forever.
+       */
+      readonly queues: boolean;
+    }
   /** Carries a connection (the IPC handle) the worker accepted while full, for the master to route. */
   | { readonly type: 'handoff' }
   /**

@@ -229,7 +229,7 @@ export class Arbiter {
   #signalWorker(w: WorkerHandle, signal: NodeJS.Signals, reason: StopReason): void {
     w.stopReason ??= reason;
     w.transition('draining');
-    this.#dispatcher.remove(w);
+    this.#dispatcher.drain(w);
     try {
       w.process.kill(signal);
     } catch {
@@ -555,7 +555,7 @@ export class Arbiter {
         case 'booted':
           return this.#push({ kind: 'booted', worker: w });
         case 'capacity':
-          if (w.serving) this.#dispatcher.capacity(w, message.free);
+          if (w.serving) this.#dispatcher.capacity(w, message.free, message.queues);
           return;
         case 'handoff':
           return this.#dispatcher.handoff(handle as Socket);

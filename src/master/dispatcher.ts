@@ -18,14 +18,23 @@ export interface DispatchTarget {
 export class Dispatcher {
   /** Free capacity per worker, as last reported minus what was routed to it since. */
   readonly #free = new Map<DispatchTarget, number>();
+  /** Workers that queue fairly beyond their capacity (the capacity message's `queues`). */
+  readonly #queueing = new Set<DispatchTarget>();
+  /**
+   * Draining workers that have not yet asked to stop routing. They take routed connections only while no
+   * worker is serving (a graceful stop): a connection handed off just before then must be served by someone.
+   */
+  readonly #draining = new Set<DispatchTarget>();
   readonly #queue: Socket[] = [];
   /** What workers were last told about the queue. */
   #backlog = false;
 
   /** A worker reported its free capacity. */
-  capacity(worker: DispatchTarget, free: number): void {
+  capacity(worker: DispatchTarget, free: number, queues = false): void {
     if (!this.#free.has(worker) && this.#backlog) this.#tell(worker, true);
     this.#free.set(worker, free);
+    if (queues) this.#queueing.add(worker);
+    else this.#queueing.delete(worker);
     this.#flush();
   }
 
@@ -42,9 +51,19 @@ export class Dispatcher {
     this.#flush();
   }
 
-  /** The worker takes no more routed connections (draining or gone). */
+  /** The worker is draining: it takes routed connections only as a last resort, until it stops routing. */
+  drain(worker: DispatchTarget): void {
+    const serving = this.#free.has(worker);
+    this.remove(worker);
+    if (serving) this.#draining.add(worker);
+    this.#flush();
+  }
+
+  /** The worker takes no more routed connections (it stopped routing, or is gone). */
   remove(worker: DispatchTarget): void {
     this.#free.delete(worker);
+    this.#queueing.delete(worker);
+    this.#draining.delete(worker);
   }
 
   /**
@@ -63,12 +82,13 @@ export class Dispatcher {
       const target = this.#mostFree();
       if (!target) break;
       const socket = this.#queue.shift()!;
-      this.#free.set(target, this.#free.get(target)! - 1);
+      const free = this.#free.get(target);
+      if (free !== undefined) this.#free.set(target, free - 1);
       target.process.send({ type: 'connection' }, socket, {}, (err) => {
         if (!err) return;
         // The worker's channel closed before its exit was seen; the handle was not consumed.
         log.debug(`Cannot pass a connection to worker (pid:${target.pid}): ${err.message}`);
-        this.#free.delete(target);
+        this.remove(target);
         this.#queue.unshift(socket);
         this.#flush();
       });
@@ -96,13 +116,22 @@ export class Dispatcher {
     }
   }
 
-  /** The worker with the most free capacity, so a burst spreads instead of filling one worker first. */
+  /**
+   * The worker with the most free capacity, so a burst spreads instead of filling one worker first. With none
+   * free, the least loaded of the workers that queue fairly (`queues`), where the connection takes its turn
+   * with their kept-alive requests instead of waiting here behind every one of them. With no worker serving
+   * at all, a draining one.
+   */
   #mostFree(): DispatchTarget | undefined {
     let best: DispatchTarget | undefined;
     let most = 0;
+    let leastLoaded: DispatchTarget | undefined;
+    let leastFree = Number.NEGATIVE_INFINITY;
     for (const [worker, free] of this.#free) {
       if (free > most) [best, most] = [worker, free];
+      if (this.#queueing.has(worker) && free > leastFree) [leastLoaded, leastFree] = [worker, free];
     }
-    return best;
+    if (this.#free.size === 0) return this.#draining.values().next().value;
+    return best ?? leastLoaded;
   }
 }

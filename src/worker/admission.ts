@@ -20,6 +20,11 @@ export interface AdmissionOptions {
    * instead of letting it wait for a slot. It holds no slot.
    */
   readonly refuse?: (socket: Socket) => void;
+  /**
+   * Connections beyond capacity queue here fairly with the worker's own requests (see the capacity
+   * message's `queues`); slots are then taken per request, and the count may stay below zero.
+   */
+  readonly queues?: boolean;
 }
 
 /**
@@ -170,10 +175,11 @@ export class Admission {
 
   #report(): void {
     if (this.#draining || !process.connected) return;
-    const free = Math.max(0, this.#free);
+    const queues = this.#options.queues ?? false;
+    const free = queues ? this.#free : Math.max(0, this.#free);
     if (free === this.#reported && !this.#owesReport) return;
     this.#reported = free;
     this.#owesReport = false;
-    process.send!({ type: 'capacity', free } satisfies WorkerMessage);
+    process.send!({ type: 'capacity', free, queues } satisfies WorkerMessage);
   }
 }

@@ -112,3 +112,34 @@ test('a draining worker that asks is answered behind what was routed to it, and 
   assert.deepEqual(draining.connections, [routed]);
   assert.deepEqual(other.connections, [later]);
 });
+
+test('with no free slot, a connection goes to the least loaded worker that queues, never waits for one', () => {
+  const d = new Dispatcher();
+  const [busy, busier, holding] = [new FakeTarget(), new FakeTarget(), new FakeTarget()];
+  d.capacity(busy, -3, true);
+  d.capacity(busier, -9, true);
+  d.capacity(holding, 0);
+  const [first, second] = [connection(), connection()];
+  d.handoff(first);
+  d.handoff(second);
+  assert.deepEqual(busy.connections, [first, second], 'its estimate fell to -5, still above -9');
+  assert.deepEqual(holding.connections, []);
+  assert.deepEqual(busy.backlog, [], 'nothing waited in the master');
+});
+
+test('with every worker draining, a connection handed off goes to a draining one until it stops routing', () => {
+  const d = new Dispatcher();
+  const [a, b] = [new FakeTarget(), new FakeTarget()];
+  d.capacity(a, 0);
+  d.capacity(b, 0);
+  const queued = connection();
+  d.handoff(queued);
+  d.drain(a);
+  assert.deepEqual(a.connections, [], 'b still serves');
+  d.drain(b);
+  assert.deepEqual([...a.connections, ...b.connections], [queued], 'stopping: no one else will serve it');
+  d.stopRouting(a);
+  d.stopRouting(b);
+  d.handoff(connection());
+  assert.equal(a.connections.length + b.connections.length, 1);
+});

@@ -52,6 +52,7 @@ export const threadsWorker: WorkerClass = {
       fds,
       backlog: config.backlog,
       capacity: config.threads,
+      queues: true,
       serve(socket) {
         // Accepted and not yet sent its request: it already counts, or a burst would all land here.
         holding.set(socket, 0);
