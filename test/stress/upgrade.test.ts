@@ -15,6 +15,7 @@ import {
   isAlive,
   killTree,
   readPid,
+  request,
   type Server,
   startServer,
   waitFor,
@@ -96,8 +97,21 @@ function mixedLoad(port: number, connections: number, seconds: number) {
 describe('R3: USR2 upgrade, WINCH and TERM of the old master under wrk -c200', () => {
   test(`async, ${UPGRADES} upgrades in a row: 0 errors, the pid file names the last master`, async (t) => {
     const pidfile = join(tmp, 'r3.pid');
+    const sock = join(tmp, 'r3.sock');
     const server = await startServer(
-      ['-w', '2', '--log-level', 'debug', '-b', '127.0.0.1:0', '-p', pidfile, fixture('stress.mjs')],
+      [
+        '-w',
+        '2',
+        '--log-level',
+        'debug',
+        '-b',
+        '127.0.0.1:0',
+        '-b',
+        `unix:${sock}`,
+        '-p',
+        pidfile,
+        fixture('stress.mjs'),
+      ],
       { workers: 2 },
     );
     const masters = [server.pid];
@@ -121,6 +135,8 @@ describe('R3: USR2 upgrade, WINCH and TERM of the old master under wrk -c200', (
     });
     assert.equal(r.fields.errors, 0, `${r.keepAlive.raw}\n${r.close.raw}`);
     assert.equal(readPid(pidfile), masters.at(-1));
+    // Handed from master to master five times, the unix socket was never unlinked.
+    assert.equal((await request({ socketPath: sock })).status, 200);
     for (const pid of masters.slice(0, -1)) assert.ok(!isAlive(pid), `old master ${pid} still alive`);
   });
 
