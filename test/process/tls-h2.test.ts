@@ -175,25 +175,35 @@ test('plain (req, res) listener apps answer over HTTP/2, body limit included', a
   }
 });
 
-test('Koa and Fastify apps answer over HTTP/2', async () => {
+test('Hono, Koa and Fastify apps answer over HTTP/2', async () => {
+  const hono = await serve('hono.ts');
   const koa = await serve('koa.ts');
   const fastify = await serve('fastify.ts');
+  const post = { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' };
   try {
     const fromKoa = await h2Get(koa.port);
     assert.deepEqual([fromKoa.alpn, fromKoa.status, fromKoa.body], ['h2', 200, 'koa']);
-    const session = await h2Connect(fastify.port);
-    try {
-      assert.equal((await h2Request(session, '/')).body, 'fastify');
-      const posted = await h2Request(session, '/echo', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"a":1}',
-      });
-      assert.deepEqual([posted.status, JSON.parse(posted.body)], [200, { a: 1 }]);
-    } finally {
-      session.close();
+    for (const [server, greeting] of [
+      [hono, 'hono'],
+      [fastify, 'fastify'],
+    ] as const) {
+      const session = await h2Connect(server.port);
+      try {
+        assert.equal((await h2Request(session, '/')).body, greeting);
+        // Reading a JSON body goes through the request's headers, where HTTP/2's pseudo-headers must not be.
+        const posted = await h2Request(session, '/echo', post);
+        assert.deepEqual([posted.status, JSON.parse(posted.body)], [200, { a: 1 }]);
+      } finally {
+        session.close();
+      }
     }
+    const cookies = await h2Get(hono.port, '/cookies');
+    assert.deepEqual(cookies.headers['set-cookie'], [
+      'a=1; Path=/',
+      'b=2; Expires=Wed, 21 Oct 2099 07:28:00 GMT',
+    ]);
   } finally {
+    hono.kill();
     koa.kill();
     fastify.kill();
   }
