@@ -140,12 +140,12 @@ export class HttpServer {
 
   #serve(plain: Socket, beyondCap: boolean): void {
     // An HTTP/2 session beyond the cap is served in full; its streams are still shed by loop delay.
-    if (this.#h2 && this.#tls) this.#negotiate(this.#h2, this.#tls(plain));
+    if (this.#h2 && this.#tls) this.#negotiate(this.#h2, this.#tls(plain), beyondCap);
     else this.#serveHttp1(this.#tls ? this.#tls(plain) : plain, beyondCap);
   }
 
   /** Serves a TLS connection by the protocol its handshake chose; HTTP/1.1 as before, HTTP/2 as sessions. */
-  #negotiate(h2: H2Front, secure: TLSSocket): void {
+  #negotiate(h2: H2Front, secure: TLSSocket, beyondCap: boolean): void {
     this.#handshakes.add(secure);
     // Nothing reads the connection before the handshake is done, so it gets --header-timeout to finish it.
     const timer =
@@ -159,7 +159,7 @@ export class HttpServer {
       secure.off('close', settled);
       settled();
       if (secure.alpnProtocol === 'h2') h2.accept(secure);
-      else this.#serveHttp1(secure);
+      else this.#serveHttp1(secure, beyondCap);
     });
   }
 
