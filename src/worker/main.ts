@@ -12,7 +12,6 @@ import type { RunningWorker } from './classes/worker-class.js';
 import { type Observability, setUpObservability } from './observability.js';
 import { watchMaxRequests } from './recycling.js';
 import { reportStats } from './stats.js';
-import { startWatchdog } from './watchdog.js';
 
 const boot = JSON.parse(process.env[WORKER_BOOT_ENV] ?? 'null') as WorkerBoot | null;
 if (!boot || !process.send) {
@@ -96,14 +95,17 @@ setInterval(() => {
 
 watchMaxRequests(config, send);
 reportStats(send);
-if (config.timeoutReport && config.timeout > 0) startWatchdog(config.timeoutReport, config.timeout);
+// Imported only when asked for: it loads the inspector and worker_threads, which slow every boot.
+if (config.timeoutReport && config.timeout > 0)
+  (await import('./watchdog.js')).startWatchdog(config.timeoutReport, config.timeout);
 
 // Before the app loads, so its boot errors already go to the configured error log.
 observability = await setUpObservability(boot, sendAndWait);
 await observability.hooks.run('afterFork', observability.worker);
 
 try {
-  running = await workerClasses[config.workerClass].start({
+  const workerClass = await workerClasses[config.workerClass]();
+  running = await workerClass.start({
     loadApp: () => loadApp(config.app, process.cwd()),
     config,
     fds: boot.fds,

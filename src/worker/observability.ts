@@ -4,7 +4,6 @@
  * request observer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadFileHooks } from '../config/load.js';
 import { onShed } from '../http/overload.js';
 import { addRequestObserver } from '../http/request-observer.js';
 import type { WorkerBoot, WorkerMessage } from '../ipc/messages.js';
@@ -13,7 +12,6 @@ import { type AccessLog, openAccessLog } from '../logging/access-log.js';
 import { captureOutput } from '../logging/capture.js';
 import { configureErrorLog, log, onReopen } from '../logging/logger.js';
 import type { WorkerMetrics } from '../logging/metrics.js';
-import { Statsd } from '../logging/statsd.js';
 
 const METRICS_EVERY_MS = 1000;
 
@@ -57,10 +55,16 @@ export async function setUpObservability(
 ): Promise<Observability> {
   const { config } = boot;
   const worker: WorkerInfo = { pid: process.pid, id: boot.id, age: boot.age, generation: boot.generation };
-  const file = await loadFileHooks(config.config, process.cwd()).catch((err) => {
-    log.exception('Cannot load the hooks of the config file in this worker', err);
-    return { hooks: {}, logger: undefined };
-  });
+  // The config machinery (the whole settings table) is imported only when there is a file to read hooks
+  // from, and statsd's dgram only when it is on: a worker without them boots faster.
+  const file = config.config
+    ? await import('../config/load.js')
+        .then(({ loadFileHooks }) => loadFileHooks(config.config, process.cwd()))
+        .catch((err) => {
+          log.exception('Cannot load the hooks of the config file in this worker', err);
+          return { hooks: {}, logger: undefined };
+        })
+    : { hooks: {}, logger: undefined };
   configureErrorLog({ file: config.errorLogfile, json: config.errorLogJson, logger: file.logger });
   if (config.captureOutput && config.errorLogfile !== '-') captureOutput();
   const hooks = new HookRunner(file.hooks);
@@ -75,7 +79,11 @@ export async function setUpObservability(
     onReopen(access.reopen);
   }
   const statsd = config.statsdHost
-    ? new Statsd({ host: config.statsdHost, prefix: config.statsdPrefix, tags: config.dogstatsdTags })
+    ? new (await import('../logging/statsd.js')).Statsd({
+        host: config.statsdHost,
+        prefix: config.statsdPrefix,
+        tags: config.dogstatsdTags,
+      })
     : undefined;
   let metrics: WorkerMetrics | undefined;
   let report: (() => Promise<void>) | undefined;

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import type { Config } from '../config/table.js';
 import { addRequestObserver } from '../http/request-observer.js';
 import type { WorkerMessage } from '../ipc/messages.js';
@@ -10,7 +9,8 @@ import { log } from '../logging/logger.js';
  */
 export function watchMaxRequests(config: Config, send: (message: WorkerMessage) => void): void {
   if (config.maxRequests <= 0) return;
-  const limit = config.maxRequests + randomInt(0, config.maxRequestsJitter + 1);
+  // Math.random, not node:crypto: the jitter only spreads restarts, and loading crypto slows every boot.
+  const limit = config.maxRequests + Math.floor(Math.random() * (config.maxRequestsJitter + 1));
   let count = 0;
   addRequestObserver(() => {
     if (++count !== limit) return;

@@ -46,7 +46,8 @@ export function requestUrl(scheme: string, host: string | undefined, target: str
  * only `method`, `url` and a header or two. This object answers those itself, creates `headers` and `signal`
  * on first use, and builds the real Request, from which it answers everything else, only when asked for
  * anything more (the body, `clone()`, `new Request(request)`, `fetch(request)`). It is an `instanceof
- * Request`; `supportsLazyRequests()` checks that undici accepts it where it expects a real one.
+ * Request` once `supportsLazyRequests()`, called before the first is built, has checked that undici accepts
+ * it where it expects a real one.
  */
 export class IncomingRequest {
   readonly #req: IncomingMessage;
@@ -131,36 +132,41 @@ export class IncomingRequest {
     }
     return this.#real;
   }
+}
 
-  static {
-    const proto = IncomingRequest.prototype;
-    Object.setPrototypeOf(proto, Request.prototype);
-    const own = new Set<PropertyKey>(Reflect.ownKeys(proto));
-    const real = (self: IncomingRequest) => self.toRequest() as unknown as Record<PropertyKey, any>;
-    const getter = (key: PropertyKey) =>
+/**
+ * Makes IncomingRequest an `instanceof Request` whose every other member (and undici's symbol-keyed state)
+ * answers from the real Request. Done on first use rather than at import: touching `Request` loads undici,
+ * which a worker serving a Node listener app never needs.
+ */
+function installDelegates(): void {
+  const proto = IncomingRequest.prototype;
+  Object.setPrototypeOf(proto, Request.prototype);
+  const own = new Set<PropertyKey>(Reflect.ownKeys(proto));
+  const real = (self: IncomingRequest) => self.toRequest() as unknown as Record<PropertyKey, any>;
+  const getter = (key: PropertyKey) =>
+    Object.defineProperty(proto, key, {
+      configurable: true,
+      get(this: IncomingRequest) {
+        return real(this)[key];
+      },
+    });
+  for (const key of Reflect.ownKeys(Request.prototype)) {
+    if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
+    const { value } = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
+    if (typeof value !== 'function') getter(key);
+    else
       Object.defineProperty(proto, key, {
         configurable: true,
-        get(this: IncomingRequest) {
-          return real(this)[key];
+        writable: true,
+        value(this: IncomingRequest, ...args: unknown[]) {
+          return real(this)[key](...args);
         },
       });
-    for (const key of Reflect.ownKeys(Request.prototype)) {
-      if (own.has(key) || key === 'constructor' || key === Symbol.toStringTag) continue;
-      const { value } = Object.getOwnPropertyDescriptor(Request.prototype, key)!;
-      if (typeof value !== 'function') getter(key);
-      else
-        Object.defineProperty(proto, key, {
-          configurable: true,
-          writable: true,
-          value(this: IncomingRequest, ...args: unknown[]) {
-            return real(this)[key](...args);
-          },
-        });
-    }
-    // undici reads its own state through symbol-keyed fields when handed a Request (`new Request(request)`,
-    // `fetch(request)`): answer those from the real one.
-    for (const key of Object.getOwnPropertySymbols(new Request('http://localhost/'))) getter(key);
   }
+  // undici reads its own state through symbol-keyed fields when handed a Request (`new Request(request)`,
+  // `fetch(request)`): answer those from the real one.
+  for (const key of Object.getOwnPropertySymbols(new Request('http://localhost/'))) getter(key);
 }
 
 let lazyWorks: boolean | undefined;
@@ -171,6 +177,7 @@ let lazyWorks: boolean | undefined;
  */
 export function supportsLazyRequests(): boolean {
   if (lazyWorks === undefined) {
+    installDelegates();
     try {
       const fake = { method: 'GET', rawHeaders: ['x-probe', '1'] } as unknown as IncomingMessage;
       const copy = new Request(new IncomingRequest(fake, 'http://localhost/probe') as unknown as Request);

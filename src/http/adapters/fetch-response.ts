@@ -3,12 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /**
  * The symbol under which undici keeps a Response's state, found by looking at one: its `body.source` is
  * the string or bytes the Response was made from. Undefined when this Node's undici hides it, and every
- * body is then read through its stream.
+ * body is then read through its stream. Looked for on the first response, not at import: touching `Response`
+ * loads undici, which a worker serving a Node listener app never needs.
  */
-const stateKey = (() => {
+let stateKey: symbol | undefined | null = null;
+
+function findStateKey(): symbol | undefined {
   const probe = new Response('probe') as unknown as Record<symbol, { body?: { source?: unknown } }>;
   return Object.getOwnPropertySymbols(probe).find((key) => probe[key]?.body?.source === 'probe');
-})();
+}
 
 interface BodyState {
   readonly source: unknown;
@@ -22,6 +25,7 @@ interface BodyState {
  * being pumped through the body's stream.
  */
 function bufferedBody(response: Response): { source: string | Uint8Array; length: number } | undefined {
+  if (stateKey === null) stateKey = findStateKey();
   if (stateKey === undefined) return undefined;
   const body = (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey]?.body;
   if (!body || typeof body.length !== 'number' || body.stream?.locked || response.bodyUsed) return undefined;
