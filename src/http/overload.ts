@@ -2,16 +2,14 @@
  * Overload shedding (`--overload-503`): a saturated worker answers new requests with a fast 503 and
  * `Retry-After` instead of letting them queue behind work it cannot finish in time.
  *
- * A worker's requests wait in its event loop: Node reads every ready connection in the poll phase of one turn
- * of the loop, and a request that arrives while the loop runs app code waits for the rest of that turn. So
- * the decision is made per request as it is parsed, and the app runs only after every request of the turn has
- * been parsed (in the check phase that follows): a shed request's 503 is written before any app work of its
- * turn, and its whole wait is the previous turn. A request's expected wait is the loop time already spent in
- * this turn plus the app time of the requests admitted ahead of it (each estimated from the app's recent
- * requests). Past `--max-event-loop-delay` the worker is overloaded; from then on each turn admits only a fifth
- * of the limit in app time and sheds the rest, so that admitted requests wait about two fifths of the limit
- * (one turn in the kernel queue, one in ours), a 503 about one fifth, and the loop still spends nearly all
- * its time serving. It stays overloaded while its loop remains busy.
+ * A worker's requests wait in its event loop, so the worker keeps its own queue of them: each request is
+ * decided as soon as it is parsed, in the loop's poll phase, and the apps of the admitted ones run from the
+ * queue a short slice at a time, each slice in its own turn of the loop. Between two slices the loop polls
+ * again: it reads the requests that arrived meanwhile, answers the shed ones at once, and accepts a new
+ * connection (libuv accepts one per turn since 1.45, so a loop that runs long turns also accepts slowly). A
+ * request's expected wait is the app time of the requests queued ahead of it (each estimated from the app's
+ * recent requests) plus how late the loop's timers run (work outside the queue: callbacks of async apps).
+ * A request that would wait longer than `--max-event-loop-delay` is shed; the others are served in order.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -28,14 +26,15 @@ export const defaultOverloadSettings: OverloadSettings = Object.freeze({
   maxEventLoopDelay: 100,
 });
 
-/** How often the loop's lateness is sampled: app work outside the admitted calls (timers, I/O callbacks). */
+/** How often the loop's lateness is sampled. */
 const TICK_MS = 10;
-/** How often the overload state is reconsidered from the loop's utilization. */
-const WINDOW_MS = 250;
-/** Below this share of time busy, the loop has room again and the worker leaves the overloaded state. */
-const BUSY_UTILIZATION = 0.9;
 /** Weight of the newest request in the running estimate of one request's app time. */
 const SERVICE_WEIGHT = 0.2;
+/**
+ * A request whose app takes more than this many times the estimate counts as this many: a worker descheduled
+ * by the OS in the middle of one request must not make the next hundred look unaffordable.
+ */
+const SERVICE_SPIKE = 4;
 /** Seconds a shed client is asked to wait: one is enough for a load balancer to try another instance. */
 const RETRY_AFTER_S = 1;
 
@@ -67,60 +66,64 @@ export function respondOverloaded(req: IncomingMessage, res: ServerResponse, clo
 
 export class LoadShedder {
   readonly #limitMs: number;
-  readonly #budgetMs: number;
-  #overloaded = false;
-  /** When the current turn of the loop parsed its first request; undefined between turns. */
-  #turnStart: number | undefined;
-  /** Admitted requests of this turn, run in its check phase. */
-  #admitted: Array<() => void> = [];
+  /** App time one turn of the loop spends on the queue before it polls again. */
+  readonly #sliceMs: number;
+  /** Admitted requests' app calls, oldest first from `#head`. */
+  #queue: Array<() => void> = [];
+  #head = 0;
+  #scheduled = false;
   /** Running estimate of the loop time one request's app call takes, in ms. */
   #serviceMs = 0;
+  /** How late the loop's last timer tick ran, in ms. */
+  #lagMs = 0;
 
   constructor(limitMs: number) {
     this.#limitMs = limitMs;
-    this.#budgetMs = limitMs / 5;
+    this.#sliceMs = limitMs / 20;
     let expected = performance.now() + TICK_MS;
     const tick = setInterval(() => {
       const now = performance.now();
-      if (now - expected > this.#limitMs) this.#overloaded = true;
+      this.#lagMs = Math.max(0, now - expected);
       expected = now + TICK_MS;
     }, TICK_MS);
     tick.unref();
-    let last = performance.eventLoopUtilization();
-    const window = setInterval(() => {
-      const current = performance.eventLoopUtilization();
-      if (performance.eventLoopUtilization(current, last).utilization < BUSY_UTILIZATION) {
-        this.#overloaded = false;
-      }
-      last = current;
-    }, WINDOW_MS);
-    window.unref();
   }
 
-  /** Runs `app` for a request that has just been parsed, later in this turn, or sheds the request now. */
+  /** Queues `app` for a request that has just been parsed, or sheds the request now. */
   handle(req: IncomingMessage, res: ServerResponse, app: () => void): void {
-    const now = performance.now();
-    if (this.#turnStart === undefined) {
-      this.#turnStart = now;
-      // Runs right after the loop's poll phase, once every request that arrived has been parsed.
+    const wait = this.#lagMs + (this.#queue.length - this.#head) * this.#serviceMs;
+    if (wait > this.#limitMs) return respondOverloaded(req, res);
+    this.#queue.push(app);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      // The check phase, right after this poll phase: every request that arrived has been decided by then.
       setImmediate(this.#run);
     }
-    const wait = now - this.#turnStart + this.#admitted.length * this.#serviceMs;
-    if (wait > this.#limitMs) this.#overloaded = true;
-    if (this.#overloaded && wait > this.#budgetMs) respondOverloaded(req, res);
-    else this.#admitted.push(app);
   }
 
   readonly #run = (): void => {
-    const admitted = this.#admitted;
-    this.#admitted = [];
-    this.#turnStart = undefined;
-    for (const app of admitted) {
-      const start = performance.now();
+    const start = performance.now();
+    while (this.#head < this.#queue.length) {
+      const app = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = noop;
+      const before = performance.now();
       app();
-      const took = performance.now() - start;
+      const took = performance.now() - before;
       this.#serviceMs =
-        this.#serviceMs === 0 ? took : this.#serviceMs + SERVICE_WEIGHT * (took - this.#serviceMs);
+        this.#serviceMs === 0
+          ? took
+          : this.#serviceMs +
+            SERVICE_WEIGHT * (Math.min(took, SERVICE_SPIKE * this.#serviceMs) - this.#serviceMs);
+      if (performance.now() - start >= this.#sliceMs) break;
     }
+    if (this.#head < this.#queue.length) {
+      setImmediate(this.#run);
+      return;
+    }
+    this.#queue = [];
+    this.#head = 0;
+    this.#scheduled = false;
   };
 }
+
+function noop(): void {}

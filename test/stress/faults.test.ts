@@ -1,4 +1,4 @@
-/** R5–R7: killed and hung workers, and TERM with work in flight (R8 is in test/load/crash-loop.test.ts). */
+/** R5–R7: killed and hung workers, and TERM with work in flight (R8 is in crash-loop.test.ts). */
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { describe, test } from 'node:test';

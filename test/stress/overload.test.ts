@@ -1,0 +1,137 @@
+/**
+ * O2 and O3, --overload-503 against a CPU-bound fixture (5 ms of loop time a request) on 2 workers, its
+ * capacity measured first on a server without shedding. O2: a constant rate at twice that capacity for 30 s
+ * still gets at least 90 % of the capacity served as 2xx, the excess answered 503 with a p99 under 50 ms, and
+ * no worker restarted. O3: a normal load (half the capacity) with a spike to ten times the capacity for 5 s in
+ * the middle: within 5 s of the spike's end, the normal load is served again without 503s or queueing.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fixture, type Server, startServer, waitServing } from '../helpers/server.ts';
+import { type H2loadRequest, h2load, latencies, percentile } from './h2load.ts';
+import { figure } from './wrk.ts';
+
+const CONNECTIONS = 100;
+/** A normal-load request answered slower than this (the default --max-event-loop-delay) still queues. */
+const QUEUEING_MS = 100;
+
+async function serve(extra: string[]): Promise<Server> {
+  const server = await startServer(['-w', '2', '-b', '127.0.0.1:0', ...extra, fixture('cpu.mjs')], {
+    workers: 2,
+  });
+  await waitServing({ port: server.port });
+  return server;
+}
+
+const url = (server: Server) => `http://127.0.0.1:${server.port}/cpu?ms=5`;
+
+/** 2xx a second on a server without shedding, with enough connections to keep both workers busy. */
+async function measureCapacity(): Promise<number> {
+  const plain = await serve([]);
+  try {
+    const run = await h2load(url(plain), { connections: 16, durationS: 8 });
+    const capacity = run.requests.filter((r) => r.status === 200).length / run.seconds;
+    assert.ok(capacity > 20, `capacity measured: ${capacity} req/s\n${run.raw}`);
+    return capacity;
+  } finally {
+    plain.kill();
+  }
+}
+
+function statusCounts(requests: readonly H2loadRequest[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const r of requests) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return counts;
+}
+
+describe('overload shedding under a constant rate (--overload-503)', () => {
+  let capacity: number;
+
+  before(async () => {
+    capacity = await measureCapacity();
+  });
+
+  test('O2: twice capacity for 30 s: capacity still served, the excess shed fast, no restart', async () => {
+    const server = await serve(['--overload-503']);
+    try {
+      const workers = server.workers().sort();
+      const run = await h2load(url(server), { connections: CONNECTIONS, durationS: 30, rate: 2 * capacity });
+      const counts = statusCounts(run.requests);
+      const served = (counts[200] ?? 0) / run.seconds;
+      const shed = latencies(run.requests, 503);
+      const ok = latencies(run.requests, 200);
+      const fields = {
+        capacity: capacity.toFixed(0),
+        offered: (run.requests.length / run.seconds).toFixed(0),
+        served2xx: served.toFixed(0),
+        goodput: `${((100 * served) / capacity).toFixed(1)}%`,
+        shed: shed.length,
+        shedP99Ms: percentile(shed, 99).toFixed(1),
+        okP99Ms: percentile(ok, 99).toFixed(1),
+        other: run.requests.length - (counts[200] ?? 0) - shed.length,
+        restarts: server.count(/Booting worker/) - 2,
+      };
+      figure('O2 async', fields);
+      const report = `${JSON.stringify(fields)}\n${run.raw}`;
+      assert.equal(fields.other, 0, report);
+      assert.ok(served >= 0.9 * capacity, report);
+      assert.ok(shed.length > 0, report);
+      assert.ok(percentile(shed, 99) < 50, report);
+      assert.deepEqual(server.workers().sort(), workers, 'no worker was replaced');
+      assert.equal(fields.restarts, 0, report);
+    } finally {
+      server.kill();
+    }
+  });
+
+  test('O3: a 10× spike, then back to normal: recovered within 5 s', async () => {
+    const server = await serve(['--overload-503']);
+    try {
+      const workers = server.workers().sort();
+      const normal = h2load(url(server), { connections: 20, durationS: 20, rate: capacity / 2 });
+      await sleep(5000);
+      const spike = await h2load(url(server), {
+        connections: CONNECTIONS,
+        durationS: 5,
+        rate: 9.5 * capacity,
+      });
+      const spikeEnd = Math.max(...spike.requests.map((r) => r.at + r.ms));
+      const steady = (await normal).requests;
+      // The last normal request that was shed or queued after the spike: from then on, it is recovered.
+      const troubled = steady.filter(
+        (r) => r.at + r.ms > spikeEnd && (r.status !== 200 || r.ms > QUEUEING_MS),
+      );
+      const recoveredAt = Math.max(spikeEnd, ...troubled.map((r) => r.at + r.ms));
+      const after = steady.filter((r) => r.at > spikeEnd);
+      const fields = {
+        capacity: capacity.toFixed(0),
+        spikeOffered: (spike.requests.length / spike.seconds).toFixed(0),
+        spikeShed: spike.requests.filter((r) => r.status === 503).length,
+        normalShed: steady.filter((r) => r.status === 503).length,
+        recoveryS: ((recoveredAt - spikeEnd) / 1000).toFixed(2),
+        afterP99Ms: percentile(
+          after.map((r) => r.ms).sort((a, b) => a - b),
+          99,
+        ).toFixed(1),
+        restarts: server.count(/Booting worker/) - 2,
+      };
+      figure('O3 async', fields);
+      const report = JSON.stringify(fields);
+      assert.ok(
+        spike.requests.some((r) => r.status === 503),
+        `the spike was shed: ${report}`,
+      );
+      assert.deepEqual(
+        [...new Set([...spike.requests, ...steady].map((r) => r.status))].sort(),
+        [200, 503],
+        report,
+      );
+      assert.ok(after.length > 0 && after.at(-1)!.at - spikeEnd > 5000, `normal load ran on: ${report}`);
+      assert.ok(recoveredAt - spikeEnd <= 5000, report);
+      assert.deepEqual(server.workers().sort(), workers, 'no worker was replaced');
+    } finally {
+      server.kill();
+    }
+  });
+});
