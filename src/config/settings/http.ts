@@ -86,7 +86,7 @@ export const httpSettings = [
     flags: ['--overload-503'],
     kind: bool,
     default: o.overload503,
-    doc: 'Shed load: a saturated worker (its event loop delayed past `--max-event-loop-delay`) answers new requests at once with 503 and `Retry-After: 1` instead of queueing them, while the requests it can serve keep their latency. Off by default, as in Gunicorn.',
+    doc: 'Shed load: a saturated worker answers new requests at once with 503 and `Retry-After: 1` instead of queueing them. Saturated means a request would wait in the worker longer than `--max-event-loop-delay` before its app starts, or every worker holds `--worker-connections` connections (a new connection then gets its 503 with `Connection: close`). Off by default, as in Gunicorn.',
   }),
   setting({
     key: 'maxEventLoopDelay',
@@ -95,7 +95,7 @@ export const httpSettings = [
     metavar: 'MS',
     kind: float(1),
     default: o.maxEventLoopDelay,
-    doc: 'With `--overload-503`: the event-loop delay, in milliseconds, past which a worker counts as saturated. Once saturated, each turn of its loop serves requests for a fifth of this and sheds the rest.',
+    doc: "With `--overload-503`: the longest, in milliseconds, a request may wait in a worker before its app starts (the app time queued ahead of it, plus how late the worker's event loop runs). A request that would wait longer is answered 503 at once.",
   }),
   setting({
     key: 'forwardedAllowIps',

@@ -49,7 +49,8 @@ export const workerSettings = [
     default: 1000,
     doc:
       'Connections an `async` worker serves at once. Beyond it, new connections wait (for another worker, ' +
-      'or until one closes); none is refused.',
+      'or until one closes); none is refused, unless `--overload-503` is on: once every worker is full, new ' +
+      'connections get a 503.',
   }),
   setting({
     key: 'gracefulTimeout',
