@@ -92,7 +92,10 @@ export class LoadShedder {
   /** Queues `app` for a request that has just been parsed, or sheds the request now. */
   handle(req: IncomingMessage, res: ServerResponse, app: () => void): void {
     const wait = this.#lagMs + (this.#queue.length - this.#head) * this.#serviceMs;
-    if (wait > this.#limitMs) return respondOverloaded(req, res);
+    if (wait > this.#limitMs) {
+      respondOverloaded(req, res);
+      return;
+    }
     this.#queue.push(app);
     if (!this.#scheduled) {
       this.#scheduled = true;
