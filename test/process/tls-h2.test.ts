@@ -178,7 +178,8 @@ test('plain (req, res) listener apps answer over HTTP/2, body limit included', a
   }
 });
 
-test('Hono, Koa and Fastify apps answer over HTTP/2', async () => {
+test('Hono, Koa, Fastify and http.Server apps answer over HTTP/2', async () => {
+  const plainServer = await serve('server.mjs');
   const hono = await serve('hono.ts');
   const koa = await serve('koa.ts');
   const fastify = await serve('fastify.ts');
@@ -186,6 +187,8 @@ test('Hono, Koa and Fastify apps answer over HTTP/2', async () => {
   try {
     const fromKoa = await h2Get(koa.port);
     assert.deepEqual([fromKoa.alpn, fromKoa.status, fromKoa.body], ['h2', 200, 'koa']);
+    const fromServer = await h2Get(plainServer.port);
+    assert.deepEqual([fromServer.alpn, fromServer.status, fromServer.body], ['h2', 200, 'server-mjs']);
     for (const [server, greeting] of [
       [hono, 'hono'],
       [fastify, 'fastify'],
@@ -206,33 +209,36 @@ test('Hono, Koa and Fastify apps answer over HTTP/2', async () => {
       'b=2; Expires=Wed, 21 Oct 2099 07:28:00 GMT',
     ]);
   } finally {
+    plainServer.kill();
     hono.kill();
     koa.kill();
     fastify.kill();
   }
 });
 
-test('an Express app behind the same flags stays on HTTP/1.1 and does not crash', async () => {
-  const server = await serve('express.ts');
-  try {
-    await server.waitForLog(/WARNING\] Serving HTTP\/1\.1 only over TLS, not HTTP\/2 .*Express/);
-    const workers = server.workers();
-    for (let i = 0; i < 5; i++) {
-      // Offered both, as a browser offers them, the handshake picks HTTP/1.1.
-      const reply = await httpsGet(server.port, '/', { alpn: ['h2', 'http/1.1'] });
-      assert.equal(reply.alpn, 'http/1.1');
-      assert.equal(reply.status, 200);
-      assert.equal(reply.body, 'express');
+for (const app of ['express.ts', 'express-server.ts']) {
+  test(`an Express app (${app}) behind the same flags stays on HTTP/1.1 and does not crash`, async () => {
+    const server = await serve(app);
+    try {
+      await server.waitForLog(/WARNING\] Serving HTTP\/1\.1 only over TLS, not HTTP\/2 .*Express/);
+      const workers = server.workers();
+      for (let i = 0; i < 5; i++) {
+        // Offered both, as a browser offers them, the handshake picks HTTP/1.1.
+        const reply = await httpsGet(server.port, '/', { alpn: ['h2', 'http/1.1'] });
+        assert.equal(reply.alpn, 'http/1.1');
+        assert.equal(reply.status, 200);
+        assert.equal(reply.body, 'express');
+      }
+      // A client that speaks only HTTP/2 is refused in the handshake, never handed to Express.
+      await assert.rejects(h2Get(server.port));
+      assert.equal((await httpsGet(server.port)).status, 200);
+      assert.deepEqual(server.workers(), workers, 'a worker was replaced');
+      assert.doesNotMatch(server.log, /Error|TypeError/);
+    } finally {
+      server.kill();
     }
-    // A client that speaks only HTTP/2 is refused in the handshake, never handed to Express.
-    await assert.rejects(h2Get(server.port));
-    assert.equal((await httpsGet(server.port)).status, 200);
-    assert.deepEqual(server.workers(), workers, 'a worker was replaced');
-    assert.doesNotMatch(server.log, /Error|TypeError/);
-  } finally {
-    server.kill();
-  }
-});
+  });
+}
 
 test('the sync worker class stays on HTTP/1.1 and says why', async () => {
   const server = await serve('whoami.mjs', ['-k', 'sync']);
