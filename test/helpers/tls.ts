@@ -1,11 +1,14 @@
 /** TLS test tools: self-signed certificates made by openssl, and HTTPS clients over HTTP/1.1 and HTTP/2. */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { type ClientHttp2Session, connect, constants } from 'node:http2';
 import { type RequestOptions, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 
 /** Writes a fresh self-signed certificate for `cn` and its key. */
-export function selfSigned(cn: string, certPath: string, keyPath: string): void {
+function selfSigned(cn: string, certPath: string, keyPath: string): void {
   execFileSync(
     'openssl',
     [
@@ -25,6 +28,32 @@ export function selfSigned(cn: string, certPath: string, keyPath: string): void 
     ],
     { stdio: 'ignore' },
   );
+}
+
+export interface CertificateFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** Replaces both files with a new certificate for `cn`, each by a rename, as a deploy would. */
+  renew(cn: string): void;
+  remove(): void;
+}
+
+/** A temporary directory holding a self-signed certificate for `cn` and its key. */
+export function certificateFiles(cn: string): CertificateFiles {
+  const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  selfSigned(cn, cert, key);
+  return {
+    cert,
+    key,
+    renew(newCn) {
+      selfSigned(newCn, join(dir, 'new-cert.pem'), join(dir, 'new-key.pem'));
+      renameSync(join(dir, 'new-key.pem'), key);
+      renameSync(join(dir, 'new-cert.pem'), cert);
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface TlsReply {

@@ -6,18 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli, fixture, type Server, startServer, waitFor } from '../helpers/server.ts';
-import { h2Connect, h2Get, h2Request, httpsGet, selfSigned } from '../helpers/tls.ts';
+import { certificateFiles, h2Connect, h2Get, h2Request, httpsGet } from '../helpers/tls.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-h2-'));
-const cert = join(dir, 'cert.pem');
-const key = join(dir, 'key.pem');
-selfSigned('first.test', cert, key);
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { cert, key, remove } = certificateFiles('first.test');
+after(remove);
 
 const tls = ['--certfile', cert, '--keyfile', key, '--http-protocols', 'h1,h2'];
 
@@ -253,10 +247,7 @@ test('the sync worker class stays on HTTP/1.1 and says why', async () => {
 });
 
 test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no failed request', async () => {
-  const hupDir = mkdtempSync(join(tmpdir(), 'tsunicorn-h2-hup-'));
-  const hupCert = join(hupDir, 'cert.pem');
-  const hupKey = join(hupDir, 'key.pem');
-  selfSigned('first.test', hupCert, hupKey);
+  const hup = certificateFiles('first.test');
   const server = await startServer(
     [
       '-w',
@@ -264,9 +255,9 @@ test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no fail
       '-b',
       '127.0.0.1:0',
       '--certfile',
-      hupCert,
+      hup.cert,
       '--keyfile',
-      hupKey,
+      hup.key,
       '--http-protocols',
       'h1,h2',
       fixture('whoami.mjs'),
@@ -282,9 +273,7 @@ test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no fail
         ),
       'HTTP/2 to answer',
     );
-    selfSigned('second.test', join(hupDir, 'new-cert.pem'), join(hupDir, 'new-key.pem'));
-    renameSync(join(hupDir, 'new-key.pem'), hupKey);
-    renameSync(join(hupDir, 'new-cert.pem'), hupCert);
+    hup.renew('second.test');
     const failures: string[] = [];
     let sent = 0;
     let stop = false;
@@ -340,7 +329,7 @@ test('a HUP serves a replaced certificate over HTTP/2 and HTTP/1.1, with no fail
     assert.deepEqual(failures, []);
   } finally {
     server.kill();
-    rmSync(hupDir, { recursive: true, force: true });
+    hup.remove();
   }
 });
 

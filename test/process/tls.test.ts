@@ -4,22 +4,16 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fixture, type Server, startServer, waitFor } from '../helpers/server.ts';
-import { httpsGet, selfSigned } from '../helpers/tls.ts';
+import { certificateFiles, httpsGet } from '../helpers/tls.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-tls-'));
-const cert = join(dir, 'cert.pem');
-const key = join(dir, 'key.pem');
+const files = certificateFiles('first.test');
 
 let server: Server;
 before(async () => {
-  selfSigned('first.test', cert, key);
   server = await startServer(
-    ['-w', '2', '-b', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, fixture('whoami.mjs')],
+    ['-w', '2', '-b', '127.0.0.1:0', '--certfile', files.cert, '--keyfile', files.key, fixture('whoami.mjs')],
     { workers: 2 },
   );
   await waitFor(
@@ -33,7 +27,7 @@ before(async () => {
 });
 after(() => {
   server?.kill();
-  rmSync(dir, { recursive: true, force: true });
+  files.remove();
 });
 
 test('HTTP/1.1 over TLS, with the https scheme in the fetch URL', async () => {
@@ -45,9 +39,7 @@ test('HTTP/1.1 over TLS, with the https scheme in the fetch URL', async () => {
 });
 
 test('a HUP serves a replaced certificate, with no failed request', async () => {
-  selfSigned('second.test', join(dir, 'new-cert.pem'), join(dir, 'new-key.pem'));
-  renameSync(join(dir, 'new-key.pem'), key);
-  renameSync(join(dir, 'new-cert.pem'), cert);
+  files.renew('second.test');
   let failed = 0;
   let stop = false;
   const load = (async () => {

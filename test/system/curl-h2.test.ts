@@ -6,23 +6,17 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { fixture, type Server, startServer, waitFor } from '../helpers/server.ts';
-import { selfSigned } from '../helpers/tls.ts';
+import { certificateFiles } from '../helpers/tls.ts';
 import { requireTool } from '../helpers/tools.ts';
 
 const curl = requireTool('curl', 'curl');
 const run = promisify(execFile);
 
-const dir = mkdtempSync(join(tmpdir(), 'tsunicorn-curl-h2-'));
-const cert = join(dir, 'cert.pem');
-const key = join(dir, 'key.pem');
-selfSigned('first.test', cert, key);
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { cert, key, remove } = certificateFiles('first.test');
+after(remove);
 
 interface CurlReply {
   version: string;
@@ -119,16 +113,11 @@ test('curl --http2 gets HTTP/1.1 200 from an Express app behind the same flags, 
 });
 
 test('curl sees the new certificate after a HUP, with no failed request', async () => {
-  const hupDir = mkdtempSync(join(tmpdir(), 'tsunicorn-curl-hup-'));
-  const hupCert = join(hupDir, 'cert.pem');
-  const hupKey = join(hupDir, 'key.pem');
-  selfSigned('first.test', hupCert, hupKey);
-  const server = await serve('whoami.mjs', hupCert, hupKey, 2);
+  const hup = certificateFiles('first.test');
+  const server = await serve('whoami.mjs', hup.cert, hup.key, 2);
   try {
     assert.equal((await curlHttp2(server.port)).subject, 'CN=first.test');
-    selfSigned('second.test', join(hupDir, 'new-cert.pem'), join(hupDir, 'new-key.pem'));
-    renameSync(join(hupDir, 'new-key.pem'), hupKey);
-    renameSync(join(hupDir, 'new-cert.pem'), hupCert);
+    hup.renew('second.test');
     const failures: string[] = [];
     let sent = 0;
     let stop = false;
@@ -153,6 +142,6 @@ test('curl sees the new certificate after a HUP, with no failed request', async 
     assert.deepEqual(failures, []);
   } finally {
     server.kill();
-    rmSync(hupDir, { recursive: true, force: true });
+    hup.remove();
   }
 });
