@@ -117,21 +117,25 @@ export class Dispatcher {
   }
 
   /**
-   * The worker with the most free capacity, so a burst spreads instead of filling one worker first. With none
-   * free, the least loaded of the workers that queue fairly (`queues`), where the connection takes its turn
-   * with their kept-alive requests instead of waiting here behind every one of them. With no worker serving
-   * at all, a draining one.
+   * The worker with the most free capacity, so a burst spreads instead of filling one worker first. When
+   * every worker queues fairly (`queues`) and already has requests queued beyond its slots (free below zero),
+   * the least loaded: its kept-alive clients would overtake a connection waiting here for ever, while in its
+   * queue the connection takes its turn. A worker exactly full has nothing queued and frees a slot soon:
+   * while one is, connections wait here (for it, or for a worker still booting). With no worker serving at
+   * all, a draining one.
    */
   #mostFree(): DispatchTarget | undefined {
+    if (this.#free.size === 0) return this.#draining.values().next().value;
     let best: DispatchTarget | undefined;
     let most = 0;
+    for (const [worker, free] of this.#free) if (free > most) [best, most] = [worker, free];
+    if (best) return best;
     let leastLoaded: DispatchTarget | undefined;
     let leastFree = Number.NEGATIVE_INFINITY;
     for (const [worker, free] of this.#free) {
-      if (free > most) [best, most] = [worker, free];
-      if (this.#queueing.has(worker) && free > leastFree) [leastLoaded, leastFree] = [worker, free];
+      if (free >= 0 || !this.#queueing.has(worker)) return undefined;
+      if (free > leastFree) [leastLoaded, leastFree] = [worker, free];
     }
-    if (this.#free.size === 0) return this.#draining.values().next().value;
-    return best ?? leastLoaded;
+    return leastLoaded;
   }
 }

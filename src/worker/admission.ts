@@ -163,14 +163,19 @@ export class Admission {
   }
 
   #changed(): void {
-    // Only reaching or leaving zero changes where the master routes, and one report per loop turn is
-    // enough however many connections came and went in it.
-    if (this.#reportPending || (!this.#owesReport && this.#free > 0 === this.#reported > 0)) return;
+    // Only reaching or leaving zero (for a worker that queues, also going below it) changes where the master
+    // routes, and one report per loop turn is enough however many connections came and went in it.
+    if (this.#reportPending || (!this.#owesReport && this.#sign(this.#free) === this.#sign(this.#reported)))
+      return;
     this.#reportPending = true;
     setImmediate(() => {
       this.#reportPending = false;
       this.#report();
     });
+  }
+
+  #sign(free: number): number {
+    return Math.sign(this.#options.queues ? free : Math.max(0, free));
   }
 
   #report(): void {

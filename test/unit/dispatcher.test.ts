@@ -113,18 +113,32 @@ test('a draining worker that asks is answered behind what was routed to it, and 
   assert.deepEqual(other.connections, [later]);
 });
 
-test('with no free slot, a connection goes to the least loaded worker that queues, never waits for one', () => {
+test('when every worker queues requests beyond its slots, a connection goes to the least loaded at once', () => {
   const d = new Dispatcher();
-  const [busy, busier, holding] = [new FakeTarget(), new FakeTarget(), new FakeTarget()];
+  const [busy, busier] = [new FakeTarget(), new FakeTarget()];
   d.capacity(busy, -3, true);
   d.capacity(busier, -9, true);
-  d.capacity(holding, 0);
   const [first, second] = [connection(), connection()];
   d.handoff(first);
   d.handoff(second);
   assert.deepEqual(busy.connections, [first, second], 'its estimate fell to -5, still above -9');
-  assert.deepEqual(holding.connections, []);
   assert.deepEqual(busy.backlog, [], 'nothing waited in the master');
+});
+
+test('a worker exactly full, or one that does not queue, makes connections wait for a free slot', () => {
+  for (const [free, queues] of [
+    [0, true],
+    [0, false],
+  ] as const) {
+    const d = new Dispatcher();
+    const [saturated, other] = [new FakeTarget(), new FakeTarget()];
+    d.capacity(saturated, -5, true);
+    d.capacity(other, free, queues);
+    d.handoff(connection());
+    assert.deepEqual([saturated.connections, other.connections], [[], []]);
+    d.capacity(other, 1, queues);
+    assert.equal(other.connections.length, 1);
+  }
 });
 
 test('with every worker draining, a connection handed off goes to a draining one until it stops routing', () => {
