@@ -85,7 +85,8 @@ async function serve(
   );
   try {
     if (inherited?.from === 'systemd') log.info(`Using ${listeners.length} socket(s) from systemd`);
-    for (const l of listeners) log.info(`Listening at: ${formatAddress(l.address)} (${process.pid})`);
+    for (const l of listeners)
+      log.info(`Listening at: ${formatAddress(l.address, Boolean(config.certfile))} (${process.pid})`);
     // Inherited sockets keep the owner their creator (systemd's SocketUser=, the old master) gave them.
     chownForWorkers(credentials, inherited ? [] : listeners, config);
     if (config.preload) {

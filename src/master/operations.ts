@@ -228,7 +228,9 @@ export class Operations {
         app: this.#config.app,
         workerClass: this.#config.workerClass,
         target: arbiter.target,
-        listeners: this.#options.listeners.map((l) => formatAddress(l.address)),
+        listeners: this.#options.listeners.map((l) =>
+          formatAddress(l.address, Boolean(this.#config.certfile)),
+        ),
         controlSocket: this.#control?.path,
         reloads: this.#reloads,
         draining: this.#draining,

@@ -61,11 +61,14 @@ export function parseAddress(spec: string, cwd = process.cwd()): Address {
   return { kind: 'tcp', host, port };
 }
 
-/** How an address reads in logs: `http://127.0.0.1:8000`, `unix:/run/app.sock`, `fd://3`. */
-export function formatAddress(a: Address): string {
+/**
+ * How an address reads in logs: `http://127.0.0.1:8000` (`https://` when the server speaks TLS, as Gunicorn
+ * prints it), `unix:/run/app.sock`, `fd://3`.
+ */
+export function formatAddress(a: Address, tls = false): string {
   switch (a.kind) {
     case 'tcp':
-      return `http://${isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
+      return `${tls ? 'https' : 'http'}://${isIPv6(a.host) ? `[${a.host}]` : a.host}:${a.port}`;
     case 'unix':
       return `unix:${a.path}`;
     case 'fd':

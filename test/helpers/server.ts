@@ -117,7 +117,7 @@ export class Server {
   }
 
   get port(): number {
-    const m = this.log.match(/Listening at: http:\/\/[^\s]*:(\d+) /);
+    const m = this.log.match(/Listening at: https?:\/\/[^\s]*:(\d+) /);
     if (!m) throw new Error(`no port in log:\n${this.log}`);
     return Number(m[1]);
   }

@@ -30,7 +30,8 @@ after(() => {
   files.remove();
 });
 
-test('HTTP/1.1 over TLS, with the https scheme in the fetch URL', async () => {
+test('HTTP/1.1 over TLS, with the https scheme in the fetch URL and the Listening at: line', async () => {
+  assert.match(server.log, new RegExp(`Listening at: https://127\\.0\\.0\\.1:${server.port} `));
   const reply = await httpsGet(server.port, '/tls');
   assert.equal(reply.status, 200);
   assert.equal(reply.version, '1.1');
