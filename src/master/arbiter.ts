@@ -126,7 +126,7 @@ export class Arbiter {
     log.info(`Using worker: ${this.#config.workerClass}`);
     this.#manageWorkers();
     for (;;) {
-      await this.#sleep(this.#stopping ? 100 : 1000);
+      await this.#sleep(this.#stopping ? 100 : this.#idleMs());
       for (const event of this.#events.splice(0)) await this.#dispatch(event);
       this.#murderWorkers();
       if (this.#stopping) {
@@ -141,6 +141,12 @@ export class Arbiter {
   #push(event: ArbiterEvent): void {
     this.#events.push(event);
     this.#wake?.();
+  }
+
+  /** Events wake the loop at once; otherwise it looks round once a second, or when a back-off spawn is due. */
+  #idleMs(): number {
+    const untilSpawn = this.#nextSpawnAt - this.#ops.now();
+    return untilSpawn > 0 ? Math.min(untilSpawn, 1000) : 1000;
   }
 
   #sleep(ms: number): Promise<void> {
