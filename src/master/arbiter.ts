@@ -39,6 +39,8 @@ export type ArbiterCommand =
 type ArbiterEvent =
   | { readonly kind: 'signal'; readonly signal: MasterSignal }
   | { readonly kind: 'command'; readonly command: ArbiterCommand }
+  /** A HUP that came during a reload, run once that reload ended. */
+  | { readonly kind: 'reload' }
   | { readonly kind: 'booted'; readonly worker: WorkerHandle }
   | { readonly kind: 'recycle'; readonly worker: WorkerHandle; readonly reason: RecycleReason }
   | {
@@ -83,6 +85,8 @@ export class Arbiter {
   #lastGeneration = 1;
   /** A reload in progress: its generation and how many workers it must boot. */
   #pending: { generation: number; size: number } | undefined;
+  /** A HUP came while #pending: reload again when it ends, so the code on disk by then is what serves. */
+  #reloadAgain = false;
   #nextAge = 1;
   readonly #events: ArbiterEvent[] = [];
   #wake: (() => void) | undefined;
@@ -169,6 +173,8 @@ export class Arbiter {
         return this.#handleSignal(event.signal);
       case 'command':
         return this.#handleCommand(event.command);
+      case 'reload':
+        return this.#reload();
       case 'booted':
         return this.#onBooted(event.worker);
       case 'recycle':
@@ -284,7 +290,9 @@ export class Arbiter {
   async #reload(): Promise<void> {
     if (this.#stopping) return;
     if (this.#pending) {
-      log.warning('A reload is already in progress; HUP ignored');
+      // Not ignored: the new generation may have imported the app before a deploy finished writing it.
+      log.info('A reload is already in progress; reloading again once it ends');
+      this.#reloadAgain = true;
       return;
     }
     try {
@@ -327,6 +335,7 @@ export class Arbiter {
         this.#pending = undefined;
         log.info(`Reload complete: generation ${pending.generation} is serving`);
         this.#observer.reloadFinished?.(true);
+        this.#reloadIfAsked();
       }
     }
     if (!this.#started) {
@@ -461,6 +470,13 @@ export class Arbiter {
     }
     this.#pending = undefined;
     this.#observer.reloadFinished?.(false);
+    this.#reloadIfAsked();
+  }
+
+  #reloadIfAsked(): void {
+    if (!this.#reloadAgain) return;
+    this.#reloadAgain = false;
+    this.#push({ kind: 'reload' });
   }
 
   #manageWorkers(): void {

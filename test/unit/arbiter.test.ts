@@ -113,6 +113,32 @@ test('HUP drains the old generation only after the whole new one booted', async 
   assert.equal(await done, 0);
 });
 
+test('HUPs during a reload are not lost: one more reload follows once it ends', async () => {
+  let bootNew = false;
+  const { ops, spawned } = fakeOps({
+    onSpawn: (w) => setImmediate(() => (w.generation !== 2 || bootNew) && w.boot()),
+  });
+  const a = arbiter(ops, 2);
+  const done = a.run();
+  await waitFor(() => a.workers.filter((w) => w.state === 'ready').length === 2, 'generation 1 ready');
+  a.enqueueSignal('SIGHUP');
+  await waitFor(() => spawned.some((w) => w.generation === 2), 'generation 2 spawned');
+  a.enqueueSignal('SIGHUP');
+  a.enqueueSignal('SIGHUP');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!spawned.some((w) => w.generation === 3), 'nothing more while generation 2 boots');
+  bootNew = true;
+  for (const w of spawned.filter((x) => x.generation === 2)) w.boot();
+  await waitFor(
+    () => a.workers.filter((w) => w.generation === 3 && w.state === 'ready').length === 2,
+    'generation 3 serving',
+  );
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(!spawned.some((w) => w.generation > 3), 'the two HUPs became one reload');
+  a.enqueueSignal('SIGTERM');
+  assert.equal(await done, 0);
+});
+
 test('a failed boot aborts the reload and leaves the old workers alone', async () => {
   const { ops, live } = fakeOps({
     onSpawn: (w) => setImmediate(() => (w.generation === 1 ? w.boot() : w.exit(4))),
