@@ -92,7 +92,9 @@ describe('overload shedding under a constant rate (--overload-503)', () => {
       const normal = h2load(url(server), { connections: 20, durationS: 20, rate: capacity / 2 });
       await sleep(5000);
       const spike = await h2load(url(server), {
-        connections: CONNECTIONS,
+        // Each connection has one request in flight, and an admitted one holds it up to the wait limit: it
+        // takes this many for h2load to send at the spike's rate.
+        connections: 3 * CONNECTIONS,
         durationS: 5,
         rate: 9.5 * capacity,
       });
@@ -106,7 +108,11 @@ describe('overload shedding under a constant rate (--overload-503)', () => {
       const after = steady.filter((r) => r.at > spikeEnd);
       const fields = {
         capacity: capacity.toFixed(0),
-        spikeOffered: (spike.requests.length / spike.seconds).toFixed(0),
+        // The rate at which the spike's requests were actually sent.
+        spikeOffered: (
+          spike.requests.length /
+          ((spike.requests.at(-1)!.at - spike.requests[0]!.at) / 1000)
+        ).toFixed(0),
         spikeShed: spike.requests.filter((r) => r.status === 503).length,
         normalShed: steady.filter((r) => r.status === 503).length,
         recoveryS: ((recoveredAt - spikeEnd) / 1000).toFixed(2),
