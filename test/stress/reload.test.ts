@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fixture, startServer, waitServing } from '../helpers/server.ts';
+import { fixture, startServer, waitFor, waitServing } from '../helpers/server.ts';
 import { stressClasses } from './classes.ts';
 import { errorCount, figure, wrk } from './wrk.ts';
 
@@ -55,8 +55,15 @@ describe('R1: HUP once a second, 20 times, under wrk -c200', () => {
           reloads: server.count(/Reload complete/),
         });
         assert.equal(errorCount(r), 0, r.raw);
+        // HUPs that arrive during a reload make one more reload (a threads generation boots in about 2 s under
+        // this load), so fewer than 20 complete; what must hold is that no HUP is lost: a reload completes
+        // after the last one.
+        await waitFor(
+          () => server.log.lastIndexOf('Reload complete') > server.log.lastIndexOf('Handling signal: hup'),
+          'a reload completed after the last HUP',
+        );
         assert.ok(
-          server.count(/Reload complete/) >= 10,
+          server.count(/Reload complete/) >= 5,
           `reloads completed: ${server.count(/Reload complete/)}`,
         );
         assert.ok(newer >= 0.7, `${(newer * 100).toFixed(1)}% served by a newer generation`);
