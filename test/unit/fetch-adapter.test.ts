@@ -6,6 +6,7 @@ import { Socket } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { fromFetch } from '../../src/http/adapters/fetch.ts';
 import { IncomingRequest, requestUrl, supportsLazyRequests } from '../../src/http/adapters/fetch-request.ts';
+import { supportsBufferedBodies } from '../../src/http/adapters/fetch-response.ts';
 
 /** What undici's own Request makes of the URL the adapter used to build by concatenation. */
 function eager(scheme: string, host: string, target: string): string | Error {
@@ -72,14 +73,36 @@ describe('the Request a fetch app receives', () => {
     assert.throws(() => requestUrl('http', 'bad host', '/'), TypeError);
   });
 
-  test('undici accepts it where it takes a Request', () => {
-    assert.equal(lazy, true);
+  test('undici accepts the Request an app receives, lazy or not', async (t) => {
+    // Node 26's undici keeps a Request's state in private fields, so there the adapter builds it up front.
+    t.diagnostic(`lazy Requests on Node ${process.versions.node}: ${lazy}`);
+    const seen: Request[] = [];
+    const handler = fromFetch((request) => {
+      seen.push(request);
+      return new Response(new Request(request).url);
+    });
+    const server = createServer(handler).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const reply = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/q?x=1`);
+      assert.equal(await reply.text(), `http://127.0.0.1:${(server.address() as AddressInfo).port}/q?x=1`);
+    } finally {
+      server.close();
+    }
+    assert.equal(seen.length, 1);
+    assert.ok(seen[0] instanceof Request);
+    assert.equal(seen[0] instanceof IncomingRequest, lazy, 'lazy exactly where undici accepts it');
   });
 
-  test('reads method, URL and headers without building the real Request, and hands over to it', async () => {
+  test('reads method, URL and headers without building the real Request, and hands over to it', async (t) => {
+    if (!lazy) {
+      // What this Node's undici does with the stand-in: refuse it, which is why the adapter does not use it.
+      t.diagnostic('this Node builds Requests up front; checking that undici refuses the stand-in');
+      assert.throws(() => new Request(new IncomingRequest(incoming('GET', '/', []), 'http://h/') as never));
+      return;
+    }
     const req = incoming('GET', '/p', ['Host', 'h', 'X-A', '1', 'x-a', '2', 'Set-Cookie', 'c=1']);
-    const lazy = new IncomingRequest(req, 'http://h/p');
-    const request = lazy as unknown as Request;
+    const request = new IncomingRequest(req, 'http://h/p') as unknown as Request;
     assert.ok(request instanceof Request);
     assert.equal(request.method, 'GET');
     assert.equal(request.url, 'http://h/p');
@@ -119,6 +142,9 @@ describe('the Request a fetch app receives', () => {
 });
 
 describe('the response a fetch app returns', () => {
+  // Where undici hides what a Response was built from (Node 26), every body is streamed, chunked.
+  const buffered = supportsBufferedBodies();
+  const lengthOr = (n: string) => (buffered ? [n] : []);
   async function serve(respond: () => Response | Promise<Response>, method = 'GET') {
     const server = createServer(fromFetch(() => respond()));
     server.listen(0, '127.0.0.1');
@@ -151,8 +177,8 @@ describe('the response a fetch app returns', () => {
       return r;
     });
     assert.equal(body, 'héllo');
-    assert.deepEqual(header(raw, 'content-length'), ['6']);
-    assert.deepEqual(header(raw, 'transfer-encoding'), []);
+    assert.deepEqual(header(raw, 'content-length'), lengthOr('6'));
+    assert.deepEqual(header(raw, 'transfer-encoding'), buffered ? [] : ['chunked']);
     assert.deepEqual(header(raw, 'set-cookie'), ['a=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT', 'b=2']);
     assert.deepEqual(header(raw, 'x-a'), ['1']);
   });
@@ -160,10 +186,10 @@ describe('the response a fetch app returns', () => {
   test('bytes and JSON bodies too; a HEAD answer has none', async () => {
     const bytes = await serve(() => new Response(new Uint8Array([104, 105])));
     assert.equal(bytes.body, 'hi');
-    assert.deepEqual(header(bytes.raw, 'content-length'), ['2']);
+    assert.deepEqual(header(bytes.raw, 'content-length'), lengthOr('2'));
     const json = await serve(() => Response.json({ a: 1 }));
     assert.equal(json.body, '{"a":1}');
-    assert.deepEqual(header(json.raw, 'content-length'), ['7']);
+    assert.deepEqual(header(json.raw, 'content-length'), lengthOr('7'));
     const head = await serve(() => new Response('not sent'), 'HEAD');
     assert.equal(head.body, '');
   });

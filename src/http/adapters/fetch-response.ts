@@ -13,6 +13,15 @@ function findStateKey(): symbol | undefined {
   return Object.getOwnPropertySymbols(probe).find((key) => probe[key]?.body?.source === 'probe');
 }
 
+/**
+ * Whether this Node's undici shows what a Response was built from. Node 26's keeps it in private fields:
+ * there every body goes through its stream (chunked, without a Content-Length).
+ */
+export function supportsBufferedBodies(): boolean {
+  if (stateKey === null) stateKey = findStateKey();
+  return stateKey !== undefined;
+}
+
 interface BodyState {
   readonly source: unknown;
   readonly length: number | null;
@@ -25,9 +34,8 @@ interface BodyState {
  * being pumped through the body's stream.
  */
 function bufferedBody(response: Response): { source: string | Uint8Array; length: number } | undefined {
-  if (stateKey === null) stateKey = findStateKey();
-  if (stateKey === undefined) return undefined;
-  const body = (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey]?.body;
+  if (!supportsBufferedBodies()) return undefined;
+  const body = (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey!]?.body;
   if (!body || typeof body.length !== 'number' || body.stream?.locked || response.bodyUsed) return undefined;
   const { source } = body;
   if (typeof source === 'string' || source instanceof Uint8Array) return { source, length: body.length };
