@@ -13,3 +13,8 @@ export const stressClasses: readonly StressClass[] = (process.env.TSUNICORN_STRE
   .filter((c): c is StressClass => (all as readonly string[]).includes(c));
 
 if (stressClasses.length === 0) throw new Error(`TSUNICORN_STRESS_CLASSES names none of ${all.join(', ')}`);
+
+/** The CLI arguments that run `workers` workers of a class; threads workers get `threads` threads each. */
+export function classArgs(cls: StressClass, workers: number, threads = 4): string[] {
+  return ['-w', String(workers), '-k', cls, ...(cls === 'threads' ? ['--threads', String(threads)] : [])];
+}

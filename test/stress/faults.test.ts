@@ -3,21 +3,13 @@ import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { describe, test } from 'node:test';
 import { fixture, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
-import { stressClasses } from './classes.ts';
+import { classArgs, stressClasses } from './classes.ts';
 import { errorCount, figure, wrk } from './wrk.ts';
 
 describe('R5: SIGKILL a worker every 2 s for 30 s at c200 on 2 workers', () => {
   for (const cls of stressClasses) {
     test(`${cls}: about the victim's share of connections fail per kill, 0 refused, replacement accepting within 1 s`, async (t) => {
-      const args = [
-        '-w',
-        '2',
-        '-k',
-        cls,
-        ...(cls === 'threads' ? ['--threads', '4'] : []),
-        '-b',
-        '127.0.0.1:0',
-      ];
+      const args = [...classArgs(cls, 2), '-b', '127.0.0.1:0'];
       // Debug logging shows `Worker (pid:N) booted`, the moment a replacement accepts.
       const server = await startServer([...args, '--log-level', 'debug', fixture('stress.mjs')], {
         workers: 2,
@@ -123,15 +115,7 @@ describe('R7: TERM with 200 in-flight 2 s requests and 200 idle keep-alive conne
     const { workers, inFlight, idle } =
       cls === 'sync' ? { workers: 4, inFlight: 4, idle: 0 } : { workers: 2, inFlight: 200, idle: 200 };
     test(`${cls}: ${inFlight} in flight, ${idle} idle: 0 errors, exit within the graceful timeout`, async (t) => {
-      const args = [
-        '-w',
-        String(workers),
-        '-k',
-        cls,
-        ...(cls === 'threads' ? ['--threads', '100'] : []),
-        '--graceful-timeout',
-        '5',
-      ];
+      const args = [...classArgs(cls, workers, 100), '--graceful-timeout', '5'];
       const server = await startServer([...args, '-b', '127.0.0.1:0', fixture('stress.mjs')], { workers });
       t.after(() => server.kill());
       await waitServing({ port: server.port });

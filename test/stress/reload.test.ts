@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fixture, startServer, waitFor, waitServing } from '../helpers/server.ts';
-import { stressClasses } from './classes.ts';
-import { errorCount, figure, wrk } from './wrk.ts';
+import { classArgs, stressClasses } from './classes.ts';
+import { errorCount, errorFields, figure, wrk } from './wrk.ts';
 
 async function hupEverySecond(signal: (s: NodeJS.Signals) => void, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
@@ -21,15 +21,7 @@ describe('R1: HUP once a second, 20 times, under wrk -c200', () => {
       // sync serves one request at a time and closes every connection: its keep-alive run is the close run.
       if (cls === 'sync' && mode === 'keep-alive') continue;
       test(`${cls}, ${mode}: 0 errors, most requests served by a newer generation`, async (t) => {
-        const args = [
-          '-w',
-          '2',
-          '-k',
-          cls,
-          ...(cls === 'threads' ? ['--threads', '4'] : []),
-          '-b',
-          '127.0.0.1:0',
-        ];
+        const args = [...classArgs(cls, 2), '-b', '127.0.0.1:0'];
         const server = await startServer([...args, fixture('stress.mjs')], { workers: 2 });
         t.after(() => server.kill());
         await waitServing({ port: server.port });
@@ -44,13 +36,7 @@ describe('R1: HUP once a second, 20 times, under wrk -c200', () => {
         const total = Object.values(r.generations).reduce((a, b) => a + b, 0);
         const newer = total ? (total - initial) / total : 0;
         figure(`R1 ${cls} ${mode}`, {
-          requests: r.requests,
-          errors: errorCount(r),
-          connect: r.connectErrors,
-          read: r.readErrors,
-          write: r.writeErrors,
-          timeout: r.timeouts,
-          non2xx: r.non2xx,
+          ...errorFields(r),
           newerGeneration: `${(newer * 100).toFixed(1)}%`,
           reloads: server.count(/Reload complete/),
         });
@@ -85,15 +71,7 @@ describe('R2: 20 reloads during new-connection POSTs with 16 KiB bodies', () => 
     });
     await hupEverySecond((s) => server.signal(s), 20);
     const r = await load;
-    figure('R2 async post-16k', {
-      requests: r.requests,
-      errors: errorCount(r),
-      connect: r.connectErrors,
-      read: r.readErrors,
-      write: r.writeErrors,
-      timeout: r.timeouts,
-      non2xx: r.non2xx,
-    });
+    figure('R2 async post-16k', errorFields(r));
     assert.equal(errorCount(r), 0, r.raw);
   });
 });

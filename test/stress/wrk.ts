@@ -98,6 +98,19 @@ export function errorCount(r: WrkResult): number {
   return r.connectErrors + r.readErrors + r.writeErrors + r.timeouts + r.non2xx;
 }
 
+/** A run's requests and every error class, as the figure lines print them. */
+export function errorFields(r: WrkResult): Record<string, number> {
+  return {
+    requests: r.requests,
+    errors: errorCount(r),
+    connect: r.connectErrors,
+    read: r.readErrors,
+    write: r.writeErrors,
+    timeout: r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
 /** The one line per scenario that `npm run test:stress` prints and docs/reliability.md quotes. */
 export function figure(name: string, fields: Record<string, string | number>): void {
   const text = Object.entries(fields)
