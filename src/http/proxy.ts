@@ -116,18 +116,21 @@ export class ProxyTrust {
    * contradict each other, which Gunicorn answers with 400 rather than guess.
    */
   resolve(req: IncomingMessage): Refusal | undefined {
-    const peer = clientOf(req);
-    if (!this.#trusted(peer.address)) return undefined;
+    if (!this.#trusted(req.socket?.remoteAddress ?? '-')) return undefined;
+    const headers = req.headers;
     let scheme: Client['scheme'] | undefined;
     for (const [header, secure] of this.#schemeHeaders) {
-      const value = single(req.headers[header]);
+      const value = single(headers[header]);
       if (value === undefined) continue;
       const said = value.trim().toLowerCase() === secure ? 'https' : 'http';
       if (scheme && scheme !== said) return refusal(400, 'Contradictory scheme headers');
       scheme = said;
     }
-    const forwarded = single(req.headers.forwarded);
-    const xff = single(req.headers['x-forwarded-for']);
+    const forwarded = single(headers.forwarded);
+    const xff = single(headers['x-forwarded-for']);
+    // A trusted peer that names no one else is itself the client, which clientOf() answers without a record.
+    if (!scheme && !forwarded && !xff && headers['x-forwarded-host'] === undefined) return undefined;
+    const peer = clientOf(req);
     const chain = forwarded
       ? forwardedFor(forwarded)
       : (xff

@@ -7,11 +7,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type RequestObserver = (req: IncomingMessage, res: ServerResponse) => void;
 
 const observers: RequestObserver[] = [];
+/** Requests observed, and those of them whose response has not closed yet (the worker's stats). */
+let observed = 0;
+let open = 0;
 
 export function addRequestObserver(observer: RequestObserver): void {
   observers.push(observer);
 }
 
+/** The HTTP server calls this for each request, and observeClose() once its response has closed. */
 export function observeRequest(req: IncomingMessage, res: ServerResponse): void {
+  observed++;
+  open++;
   for (const observer of observers) observer(req, res);
+}
+
+/** The server already has one `close` listener per response; counting here saves another. */
+export function observeClose(): void {
+  open--;
+}
+
+export function requestCounts(): { readonly requests: number; readonly inFlight: number } {
+  return { requests: observed, inFlight: open };
 }

@@ -3,7 +3,14 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { log } from '../logging/logger.js';
 import type { AppBinding } from './adapters/adapter.js';
-import { defaultEdgeSettings, type EdgeSettings, edgeServerOptions, installEdge } from './edge/index.js';
+import { type Connection, connectionOf } from './edge/connection.js';
+import {
+  defaultEdgeSettings,
+  type EdgeSettings,
+  edgeServerOptions,
+  installEdge,
+  settle,
+} from './edge/index.js';
 import { streamAdmission } from './h2/edge.js';
 import { H2Front } from './h2/front.js';
 import { answerProbe, type HealthSettings } from './health.js';
@@ -15,7 +22,7 @@ import {
 } from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
-import { observeRequest } from './request-observer.js';
+import { observeClose, observeRequest } from './request-observer.js';
 import { type HttpProtocol, type TlsSettings, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
@@ -40,13 +47,8 @@ export type HttpSettings = Partial<
 const DRAIN_IDLE_GRACE_MS = 1000;
 const DRAIN_SWEEP_MS = 250;
 
-interface Tracked {
-  /** Requests on this connection whose response has not finished. */
-  active: number;
-  lastActivity: number;
-  /** Accepted beyond the worker's connection cap with --overload-503: every request on it is shed. */
-  beyondCap: boolean;
-}
+/** The edge's check of one request, HTTP/1.1 or HTTP/2: false means it was refused and answered. */
+type Admit = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
  * The worker's HTTP server. It never listens itself: the worker class accepts connections and hands them
@@ -54,8 +56,14 @@ interface Tracked {
  */
 export class HttpServer {
   readonly server: Server;
-  readonly #connections = new Map<Socket, Tracked>();
-  readonly #responses = new Set<ServerResponse>();
+  /** HTTP/1.1 connections; each carries its Connection record, which lists its responses in flight. */
+  readonly #connections = new Set<Socket>();
+  /** HTTP/2 responses not yet closed. */
+  readonly #h2Responses = new Set<ServerResponse>();
+  /** `close` listeners shared by every response and connection: nothing is allocated per request for them. */
+  readonly #h1Closed: (this: ServerResponse) => void;
+  readonly #h2Closed: (this: ServerResponse) => void;
+  readonly #forget: (this: Socket) => void;
   readonly #longLived: LongLived;
   readonly #proxyProtocol: ReturnType<typeof proxyProtocolGate>;
   readonly #tls: ReturnType<typeof tlsWrapper>;
@@ -81,40 +89,62 @@ export class HttpServer {
     const trusted = trustProxies(settings);
     this.shedsBeyondCap = overload.overload503;
     const shedder = overload.overload503 ? new LoadShedder(overload.maxEventLoopDelay) : undefined;
-    /** Every request, HTTP/1.1 or HTTP/2; `admitted` is the edge of its protocol. */
-    const serve = (req: IncomingMessage, res: ServerResponse, admitted: () => boolean, beyondCap = false) => {
+    const draining = () => this.#draining;
+    const connections = this.#connections;
+    const h2Responses = this.#h2Responses;
+    this.#h1Closed = function (this: ServerResponse) {
+      const socket = this.req.socket as Socket;
+      const c = connectionOf(socket);
+      // HTTP/1.1 answers in order, so the oldest is the one that closes, but for a connection cut short.
+      if (c.inFlight[0] === this) c.inFlight.shift();
+      else {
+        const i = c.inFlight.indexOf(this);
+        if (i !== -1) c.inFlight.splice(i, 1);
+      }
+      // The drain's sweep is the only reader, so the clock is read only once it has begun.
+      if (draining()) c.lastActivity = Date.now();
+      observeClose();
+      settle(socket, c);
+    };
+    this.#h2Closed = function (this: ServerResponse) {
+      h2Responses.delete(this);
+      observeClose();
+    };
+    this.#forget = function (this: Socket) {
+      connections.delete(this);
+    };
+    /**
+     * Every request, HTTP/1.1 (with its connection) or HTTP/2; `admitted` is the edge of its protocol. Probes
+     * are answered at once and are not app requests: they are neither tracked nor observed.
+     */
+    const serve = (req: IncomingMessage, res: ServerResponse, admitted: Admit, c: Connection | undefined) => {
       this.#requests++;
-      this.#responses.add(res);
-      res.once('close', () => this.#responses.delete(res));
       if (answerProbe(settings, req, res, this.#draining)) return;
+      if (c) {
+        c.inFlight.push(res);
+        if (this.#draining) c.lastActivity = Date.now();
+        res.on('close', this.#h1Closed);
+      } else {
+        h2Responses.add(res);
+        res.on('close', this.#h2Closed);
+      }
       observeRequest(req, res);
       // A refused request was answered by the edge; the app never sees it.
-      if (!admitted() || !trusted(req, res)) return;
-      if (beyondCap) respondOverloaded(req, res, true);
+      if (!admitted(req, res) || !trusted(req, res)) return;
+      if (c?.beyondCap) respondOverloaded(req, res, true);
       else if (shedder) shedder.handle(req, res, () => app.handle(req, res));
       else app.handle(req, res);
     };
     this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      const tracked = this.#connections.get(req.socket);
-      if (tracked) {
-        tracked.active++;
-        tracked.lastActivity = Date.now();
-        res.once('close', () => {
-          tracked.active--;
-          tracked.lastActivity = Date.now();
-        });
-      }
       if (this.#draining) res.shouldKeepAlive = false;
-      serve(req, res, () => admit(req, res), tracked?.beyondCap);
+      serve(req, res, admit, connectionOf(req.socket));
     });
     if (protocols.includes('h2')) {
-      const admitStream = streamAdmission(edge);
       // The compatibility API gives HTTP/2 streams the public HTTP/1 request and response API, which is all
       // the pipeline and the apps it lets through use.
+      const admitStream = streamAdmission(edge) as unknown as Admit;
       this.#h2 = new H2Front(edge, (req, res) =>
-        serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, () =>
-          admitStream(req, res),
-        ),
+        serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, admitStream, undefined),
       );
     }
     for (const [event, listener] of app.events) this.server.on(event, listener);
@@ -164,8 +194,11 @@ export class HttpServer {
   }
 
   #serveHttp1(socket: Socket, beyondCap = false): void {
-    this.#connections.set(socket, { active: 0, lastActivity: Date.now(), beyondCap });
-    socket.once('close', () => this.#connections.delete(socket));
+    const c = connectionOf(socket);
+    c.beyondCap = beyondCap;
+    c.lastActivity = Date.now();
+    this.#connections.add(socket);
+    socket.once('close', this.#forget);
     this.server.emit('connection', socket);
   }
 
@@ -177,23 +210,25 @@ export class HttpServer {
   drain(): Promise<void> {
     this.#draining = true;
     this.#h2?.drain();
-    this.#longLived.drain(this.#responses);
-    for (const res of this.#responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    this.#longLived.drain({ [Symbol.iterator]: () => this.#openResponses() });
+    for (const res of this.#openResponses()) if (!res.headersSent) res.shouldKeepAlive = false;
     const now = Date.now();
-    for (const [socket, tracked] of this.#connections) {
+    for (const socket of this.#connections) {
       if (this.#longLived.holds(socket)) continue;
-      tracked.lastActivity = Math.max(tracked.lastActivity, now);
+      const c = connectionOf(socket);
+      c.lastActivity = Math.max(c.lastActivity, now);
       // Bytes of a request still arriving count as activity, so a slow upload is not cut.
       socket.on('data', () => {
-        tracked.lastActivity = Date.now();
+        c.lastActivity = Date.now();
       });
     }
     return new Promise((resolve) => {
       const sweep = () => {
         const quietSince = Date.now() - DRAIN_IDLE_GRACE_MS;
-        for (const [socket, tracked] of this.#connections) {
+        for (const socket of this.#connections) {
           if (this.#longLived.holds(socket)) continue;
-          if (tracked.active === 0 && tracked.lastActivity <= quietSince) socket.destroy();
+          const c = connectionOf(socket);
+          if (c.inFlight.length === 0 && c.lastActivity <= quietSince) socket.destroy();
         }
         this.#h2?.sweep(quietSince);
         if (this.connections === 0) {
@@ -204,6 +239,12 @@ export class HttpServer {
       const timer = setInterval(sweep, DRAIN_SWEEP_MS);
       sweep();
     });
+  }
+
+  /** Responses not yet closed, read when asked: HTTP/1.1 ones from their connections, then HTTP/2 ones. */
+  *#openResponses(): Generator<ServerResponse> {
+    for (const socket of this.#connections) yield* connectionOf(socket).inFlight;
+    yield* this.#h2Responses;
   }
 }
 

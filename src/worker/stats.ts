@@ -1,19 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { addRequestObserver } from '../http/request-observer.js';
+import { requestCounts } from '../http/request-observer.js';
 import type { WorkerMessage } from '../ipc/messages.js';
 
 const STATS_EVERY_MS = 1000;
 const RESOLUTION_MS = 10;
 
-/** Counts requests as the app sees them and reports them, with memory and loop delay, once a second. */
+/** Reports the requests the HTTP server observed, with memory and loop delay, once a second. */
 export function reportStats(send: (message: WorkerMessage) => void): void {
-  let requests = 0;
-  let inFlight = 0;
-  addRequestObserver((_req, res) => {
-    requests++;
-    inFlight++;
-    res.once('close', () => inFlight--);
-  });
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
   setInterval(() => {
@@ -23,8 +16,7 @@ export function reportStats(send: (message: WorkerMessage) => void): void {
     send({
       type: 'stats',
       stats: {
-        requests,
-        inFlight,
+        ...requestCounts(),
         heapUsed: process.memoryUsage().heapUsed,
         eventLoopDelayMs: Number.isFinite(mean) ? Math.max(0, Math.round(mean * 100) / 100) : 0,
       },

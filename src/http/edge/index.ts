@@ -7,7 +7,8 @@ import { type IncomingMessage, type Server, type ServerOptions, ServerResponse }
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { log } from '../../logging/logger.js';
-import { classify, describe, type Outcome, type ParserError } from './client-error.js';
+import { classify, describe, type ParserError } from './client-error.js';
+import { type Connection, connectionOf } from './connection.js';
 import { checkHead, checkTrailers } from './framing.js';
 import { limitsOf } from './limits.js';
 import { quote, type Refusal, rawRefusal, refusal, refusalBody } from './refusal.js';
@@ -56,18 +57,6 @@ export function edgeServerOptions(s: EdgeSettings): ServerOptions {
   };
 }
 
-/** What the edge knows about one connection. */
-interface Connection {
-  /** Responses not yet closed, with their requests: a parse error must not cut them short. */
-  readonly inFlight: Map<ServerResponse, IncomingMessage>;
-  /** What a parse error decided, applied once nothing is in flight. */
-  pending?: Outcome;
-  /** The connection was refused: nothing more is served on it. */
-  refused: boolean;
-  /** Bytes flushed to the client when its pending output last moved, and since when it has not. */
-  stall?: { flushed: number; since: number };
-}
-
 function peer(socket: Duplex | undefined): string {
   return (socket as Socket | undefined)?.remoteAddress ?? '-';
 }
@@ -91,6 +80,22 @@ function lingeringClose(socket: Socket): void {
 }
 
 /**
+ * Applies a parse error's outcome once every complete request in flight has been answered. The server calls
+ * it whenever one of the connection's responses closes.
+ */
+export function settle(socket: Socket, c: Connection): void {
+  const outcome = c.pending;
+  if (outcome === undefined || c.inFlight.length > 0) return;
+  c.pending = undefined;
+  if (outcome === 'drop') {
+    socket.destroy();
+    return;
+  }
+  if (typeof outcome === 'object' && socket.writable) socket.write(rawRefusal(outcome.status));
+  lingeringClose(socket);
+}
+
+/**
  * Installs the edge on a server created with `edgeServerOptions`. The returned `admit` must be called first
  * for every request: false means the request was refused and answered, and the app must not see it.
  *
@@ -108,35 +113,13 @@ export function installEdge(
   // computed can be written; HTTP/1.1 lets a client half-close after its request and still read the answer.
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
 
-  const connections = new WeakMap<Duplex, Connection>();
   const open = new Set<Socket>();
-  const connectionOf = (socket: Duplex): Connection => {
-    let c = connections.get(socket);
-    if (!c) {
-      c = { inFlight: new Map(), refused: false };
-      connections.set(socket, c);
-    }
-    return c;
-  };
 
   server.prependListener('connection', (socket: Socket) => {
     connectionOf(socket);
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   });
-
-  /** Applies a parse error's outcome once every complete request in flight has been answered. */
-  const settle = (socket: Socket, c: Connection) => {
-    const outcome = c.pending;
-    if (outcome === undefined || c.inFlight.size > 0) return;
-    c.pending = undefined;
-    if (outcome === 'drop') {
-      socket.destroy();
-      return;
-    }
-    if (typeof outcome === 'object' && socket.writable) socket.write(rawRefusal(outcome.status));
-    lingeringClose(socket);
-  };
 
   server.on('clientError', (err: ParserError, duplex: Duplex) => {
     const socket = duplex as Socket;
@@ -158,7 +141,7 @@ export function installEdge(
     }
     // A request whose body failed to parse can never complete, so its app would wait forever: answer now.
     // Requests already complete get their answers first, as a pipelining client expects.
-    const incomplete = [...c.inFlight].find(([, req]) => !req.complete);
+    const incomplete = c.inFlight.find((res) => !res.req.complete);
     if (incomplete) {
       if (outcome === 'after-response') return;
       if (typeof outcome === 'object') {
@@ -168,7 +151,7 @@ export function installEdge(
       socket.destroy();
       return;
     }
-    for (const res of c.inFlight.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const res of c.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
     c.pending = outcome;
     settle(socket, c);
   });
@@ -181,7 +164,7 @@ export function installEdge(
   };
 
   function answerMidBody(socket: Socket, c: Connection, r: Refusal): void {
-    for (const res of c.inFlight.keys()) {
+    for (const res of c.inFlight) {
       if (res.headersSent) {
         // The app has started its answer; a second status line would corrupt it.
         socket.destroy();
@@ -258,8 +241,7 @@ export function installEdge(
     const timer = setInterval(() => {
       const now = Date.now();
       for (const socket of open) {
-        const c = connections.get(socket);
-        if (!c) continue;
+        const c = connectionOf(socket);
         const pending = socket.writableLength;
         if (pending === 0) {
           c.stall = undefined;
@@ -278,14 +260,10 @@ export function installEdge(
     server.once('close', () => clearInterval(timer));
   }
 
+  // The server lists each response in its connection's inFlight before calling this, and calls settle() when
+  // it closes: one `close` listener per response serves both.
   return function admit(req: IncomingMessage, res: ServerResponse): boolean {
-    const socket = req.socket;
-    const c = connectionOf(socket);
-    c.inFlight.set(res, req);
-    res.once('close', () => {
-      c.inFlight.delete(res);
-      settle(socket as Socket, c);
-    });
+    const c = connectionOf(req.socket);
     if (c.refused) {
       // A request pipelined behind a refused one: the connection closes once the refusal is out, and this
       // response, queued behind it, is never written.
