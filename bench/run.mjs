@@ -29,7 +29,7 @@ const repo = dirname(benchDir);
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --scenario NAME     hello, hello-close, 64k, echo, cpu, block, sleep, or a group:
+  --scenario NAME     hello, hello-close, hello-paced, 64k, echo, cpu, block, sleep, or a group:
                       standard (default), concurrency, all. Repeatable or comma-separated.
   --contender SUBSTR  only contenders whose id or label contains SUBSTR (repeatable or comma-separated);
                       node cluster (rr) always runs, as the reference for the ratio column
@@ -348,11 +348,12 @@ async function main() {
       loadTool: tool.name,
       reference: REFERENCE_ID,
     },
-    scenarios: scenarios.map(({ name, group, path, method, describe }) => ({
+    scenarios: scenarios.map(({ name, group, path, method, paceRps, describe }) => ({
       name,
       group,
       path,
       method: method ?? 'GET',
+      paceRps,
       describe,
     })),
     contenders: contenders.map(({ id, label, family, command, readyMs, skipped }) => ({

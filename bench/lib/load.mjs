@@ -24,12 +24,22 @@ function luaString(text) {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 }
 
-/** A wrk script that sets the request and prints one JSON line with the summary in microseconds. */
-function wrkScript(request) {
+/**
+ * A wrk script that sets the request and prints one JSON line with the summary in microseconds. A paced
+ * request waits a random 0.5–1.5× of its connection's share of the period before each send, so the
+ * connections do not fall into step; wrk times each request from its send, not from the wait.
+ */
+function wrkScript(request, connections) {
   const lines = [`wrk.method = ${luaString(request.method)}`];
   if (request.body !== undefined) lines.push(`wrk.body = ${luaString(request.body)}`);
   for (const [name, value] of Object.entries(request.headers ?? {})) {
     lines.push(`wrk.headers[${luaString(name)}] = ${luaString(value)}`);
+  }
+  if (request.paceRps) {
+    const meanMs = (connections * 1000) / request.paceRps;
+    lines.push(
+      `function delay() return math.random(${Math.max(1, Math.round(meanMs / 2))}, ${Math.round((meanMs * 3) / 2)}) end`,
+    );
   }
   lines.push(`
 done = function(summary, latency, requests)
@@ -88,7 +98,7 @@ export async function drive(tool, { url, request, seconds, connections, threads,
       '--timeout',
       '4s',
       '-s',
-      wrkScript(request),
+      wrkScript(request, connections),
       url,
     ];
     const r = await run('wrk', args, hardTimeoutMs, track);
@@ -107,6 +117,7 @@ export async function drive(tool, { url, request, seconds, connections, threads,
     };
   }
   const args = ['-j', '-c', String(connections), '-d', String(seconds), '-t', '4', '-m', request.method];
+  if (request.paceRps) args.push('-R', String(request.paceRps));
   if (request.body !== undefined) args.push('-b', request.body);
   for (const [name, value] of Object.entries(request.headers ?? {})) args.push('-H', `${name}=${value}`);
   args.push(url);

@@ -106,6 +106,14 @@ export function renderTables(result) {
       ),
       '',
     );
+    const single = rows.find((r) => r.contender === 'node-single');
+    if (scenario.paceRps && Number.isFinite(single?.p99Ms)) {
+      const others = rows.filter((r) => r !== single && r.rounds > 0);
+      out.push(
+        `p99 against node single process at this rate: ${others.map((r) => `${r.label} ${fmt.ratio(r.p99Ms / single.p99Ms)}`).join(', ')}`,
+        '',
+      );
+    }
     const failed = rows.filter((r) => r.failed > 0);
     for (const r of failed) out.push(`- ${r.label}: ${r.failed} round(s) failed: ${r.failure}`);
     if (failed.length > 0) out.push('');

@@ -11,6 +11,13 @@ const ECHO_BODY = JSON.stringify({
   text: 'The quick brown fox jumps over the lazy dog. '.repeat(4),
 });
 
+/**
+ * The offered rate of `hello-paced`: well below what a single node process serves on 2 cores (~18k), so
+ * every node contender answers it and their p99s compare at the same load. Classes that serve one request
+ * at a time per process (tsunicorn sync, Gunicorn sync with 64 keep-alive connections) fall behind it.
+ */
+const PACE_RPS = 4000;
+
 export const SCENARIOS = [
   { name: 'hello', group: 'standard', path: '/', describe: 'GET / → 13 B, keep-alive' },
   {
@@ -19,6 +26,13 @@ export const SCENARIOS = [
     path: '/',
     headers: { Connection: 'close' },
     describe: 'GET / → 13 B, Connection: close (a new TCP connection per request)',
+  },
+  {
+    name: 'hello-paced',
+    group: 'standard',
+    path: '/',
+    paceRps: PACE_RPS,
+    describe: `GET / offered at ${PACE_RPS.toLocaleString('en-US')} req/s, keep-alive: latency at an equal rate, not at saturation`,
   },
   { name: '64k', group: 'standard', path: '/64k', describe: 'GET /64k → 64 KiB body, keep-alive' },
   {
@@ -79,5 +93,6 @@ export function requestOf(scenario) {
     method: scenario.method ?? 'GET',
     body: scenario.body,
     headers: scenario.headers ?? {},
+    paceRps: scenario.paceRps,
   };
 }
