@@ -9,7 +9,9 @@
  * connection (libuv accepts one per turn since 1.45, so a loop that runs long turns also accepts slowly). A
  * request's expected wait is the app time of the requests queued ahead of it (each estimated from the app's
  * recent requests) plus how late the loop's timers run (work outside the queue: callbacks of async apps).
- * A request that would wait longer than `--max-event-loop-delay` is shed; the others are served in order.
+ * A request that would wait longer than the admission budget is shed; the others are served in order.
+ *
+ * The budget is `--max-event-loop-delay` under a steady overload, and adapts to bursts (see AdmissionBudget).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +39,73 @@ const SERVICE_WEIGHT = 0.2;
 const SERVICE_SPIKE = 4;
 /** Seconds a shed client is asked to wait: one is enough for a load balancer to try another instance. */
 const RETRY_AFTER_S = 1;
+/** How far the admission budget may grow past the limit, as a multiple of it. */
+const BUDGET_CEILING = 10;
+/** Idle loop time below this in one tick counts as none: the loop polls between slices without waiting. */
+const IDLE_EPSILON_MS = 1;
+
+/**
+ * How long an admitted request may expect to wait. Load that arrives in bursts (clients whose timers fire
+ * together, e.g. `h2load --rps` on many connections) overloads a worker for an instant and then leaves it
+ * idle until the next burst: with a fixed budget it sheds most of each burst and then waits with nothing to
+ * do. So the budget adapts, as CoDel tells a good queue (one that drains) from a standing one:
+ *
+ * - the loop sat idle soon after it shed (within the budget plus the limit of the last 503): the shed work
+ *   would have fitted, so the budget grows by half the idle time, up to BUDGET_CEILING times the limit.
+ *   Half, so it approaches the burst period from below instead of overshooting it;
+ * - the loop was busy without a pause for longer than the budget plus the limit: the queue no longer drains
+ *   between bursts. That alone loses nothing (each burst fills the time until the next), but the part of
+ *   the queue that never drained in that time is a standing queue, which only lengthens every wait: the
+ *   budget shrinks by the smallest expected wait seen in it, down to the limit. A cut by any fixed fraction
+ *   either leaves a standing queue or, cutting deeper than it, leaves the loop idle before the next burst.
+ *
+ * Under a steady overload the loop never idles and the queue stays full, so the budget stays at (or returns,
+ * in one cut, to) the limit.
+ */
+export class AdmissionBudget {
+  readonly #limitMs: number;
+  #budgetMs: number;
+  #lastShedAt = Number.NEGATIVE_INFINITY;
+  #busySince: number;
+  /** The smallest expected wait sampled since `#busySince`. */
+  #standingMs = Number.POSITIVE_INFINITY;
+
+  constructor(limitMs: number, now: number) {
+    this.#limitMs = limitMs;
+    this.#budgetMs = limitMs;
+    this.#busySince = now;
+  }
+
+  /** Milliseconds an admitted request may expect to wait. */
+  get ms(): number {
+    return this.#budgetMs;
+  }
+
+  /** A request was shed at `now`. */
+  shed(now: number): void {
+    this.#lastShedAt = now;
+  }
+
+  /**
+   * The loop spent `idleMs` of the time since the last sample waiting for events, and a request admitted now
+   * would expect to wait `waitMs`.
+   */
+  sample(now: number, idleMs: number, waitMs: number): void {
+    if (idleMs >= IDLE_EPSILON_MS) {
+      this.#busySince = now;
+      this.#standingMs = Number.POSITIVE_INFINITY;
+      if (now - this.#lastShedAt <= this.#budgetMs + this.#limitMs)
+        this.#budgetMs = Math.min(BUDGET_CEILING * this.#limitMs, this.#budgetMs + idleMs / 2);
+      return;
+    }
+    this.#standingMs = Math.min(this.#standingMs, waitMs);
+    if (now - this.#busySince > this.#budgetMs + this.#limitMs) {
+      this.#budgetMs = Math.max(this.#limitMs, this.#budgetMs - this.#standingMs);
+      this.#busySince = now;
+      this.#standingMs = Number.POSITIVE_INFINITY;
+    }
+  }
+}
 
 const shedListeners: Array<() => void> = [];
 
@@ -65,7 +134,7 @@ export function respondOverloaded(req: IncomingMessage, res: ServerResponse, clo
 }
 
 export class LoadShedder {
-  readonly #limitMs: number;
+  readonly #budget: AdmissionBudget;
   /** App time one turn of the loop spends on the queue before it polls again. */
   readonly #sliceMs: number;
   /** Admitted requests' app calls, oldest first from `#head`. */
@@ -78,21 +147,25 @@ export class LoadShedder {
   #lagMs = 0;
 
   constructor(limitMs: number) {
-    this.#limitMs = limitMs;
     this.#sliceMs = limitMs / 20;
     let expected = performance.now() + TICK_MS;
+    this.#budget = new AdmissionBudget(limitMs, performance.now());
+    let utilization = performance.eventLoopUtilization();
     const tick = setInterval(() => {
       const now = performance.now();
       this.#lagMs = Math.max(0, now - expected);
       expected = now + TICK_MS;
+      const current = performance.eventLoopUtilization();
+      this.#budget.sample(now, performance.eventLoopUtilization(current, utilization).idle, this.#wait());
+      utilization = current;
     }, TICK_MS);
     tick.unref();
   }
 
   /** Queues `app` for a request that has just been parsed, or sheds the request now. */
   handle(req: IncomingMessage, res: ServerResponse, app: () => void): void {
-    const wait = this.#lagMs + (this.#queue.length - this.#head) * this.#serviceMs;
-    if (wait > this.#limitMs) {
+    if (this.#wait() > this.#budget.ms) {
+      this.#budget.shed(performance.now());
       respondOverloaded(req, res);
       return;
     }
@@ -102,6 +175,11 @@ export class LoadShedder {
       // The check phase, right after this poll phase: every request that arrived has been decided by then.
       setImmediate(this.#run);
     }
+  }
+
+  /** How long a request admitted now would expect to wait. */
+  #wait(): number {
+    return this.#lagMs + (this.#queue.length - this.#head) * this.#serviceMs;
   }
 
   readonly #run = (): void => {
