@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, request as httpRequest, IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { fromFetch } from '../../src/http/adapters/fetch.ts';
 import { IncomingRequest, requestUrl, supportsLazyRequests } from '../../src/http/adapters/fetch-request.ts';
 import { supportsBufferedBodies } from '../../src/http/adapters/fetch-response.ts';
+import { waitFor } from '../helpers/server.ts';
 
 /** What undici's own Request makes of the URL the adapter used to build by concatenation. */
 function eager(scheme: string, host: string, target: string): string | Error {
@@ -18,6 +19,9 @@ function eager(scheme: string, host: string, target: string): string | Error {
     return err as Error;
   }
 }
+
+/** The response to a request, for a stand-in Request that watches it. */
+const responseTo = (req: IncomingMessage) => new ServerResponse(req);
 
 function incoming(method: string, url: string, rawHeaders: string[], body?: string): IncomingMessage {
   const req = new IncomingMessage(new Socket());
@@ -98,11 +102,12 @@ describe('the Request a fetch app receives', () => {
     if (!lazy) {
       // What this Node's undici does with the stand-in: refuse it, which is why the adapter does not use it.
       t.diagnostic('this Node builds Requests up front; checking that undici refuses the stand-in');
-      assert.throws(() => new Request(new IncomingRequest(incoming('GET', '/', []), 'http://h/') as never));
+      const req = incoming('GET', '/', []);
+      assert.throws(() => new Request(new IncomingRequest(req, responseTo(req), 'http://h/') as never));
       return;
     }
     const req = incoming('GET', '/p', ['Host', 'h', 'X-A', '1', 'x-a', '2', 'Set-Cookie', 'c=1']);
-    const request = new IncomingRequest(req, 'http://h/p') as unknown as Request;
+    const request = new IncomingRequest(req, responseTo(req), 'http://h/p') as unknown as Request;
     assert.ok(request instanceof Request);
     assert.equal(request.method, 'GET');
     assert.equal(request.url, 'http://h/p');
@@ -120,24 +125,72 @@ describe('the Request a fetch app receives', () => {
   });
 
   test('a body is read through the real Request, once', async () => {
-    const request = new IncomingRequest(
-      incoming('POST', '/', ['content-type', 'application/json'], '{"a":1}'),
-      'http://h/',
-    ) as unknown as Request;
+    const req = incoming('POST', '/', ['content-type', 'application/json'], '{"a":1}');
+    const request = new IncomingRequest(req, responseTo(req), 'http://h/') as unknown as Request;
     assert.deepEqual(await request.json(), { a: 1 });
     assert.equal(request.bodyUsed, true);
     await assert.rejects(request.text(), TypeError);
   });
 
   test('its signal aborts when the client leaves, whether it was asked for before or after', () => {
-    const before = new IncomingRequest(incoming('GET', '/', []), 'http://h/');
+    // What node:http does to a response whose connection closes before it is finished.
+    const leave = (res: ServerResponse) => {
+      res.destroyed = true;
+      res.emit('close');
+    };
+    const req = incoming('GET', '/', []);
+    const res = responseTo(req);
+    const before = new IncomingRequest(req, res, 'http://h/');
     const signal = before.signal;
-    before.abort();
+    assert.equal(signal.aborted, false);
+    leave(res);
     assert.equal(signal.aborted, true);
-    const after = new IncomingRequest(incoming('GET', '/', []), 'http://h/');
-    after.abort();
+    const lateReq = incoming('GET', '/', []);
+    const lateRes = responseTo(lateReq);
+    const after = new IncomingRequest(lateReq, lateRes, 'http://h/');
+    leave(lateRes);
     assert.equal(after.signal.aborted, true);
     assert.equal(after.toRequest().signal.aborted, true);
+  });
+
+  test('over a real connection: aborted when the client leaves, quiet once the response was sent', async () => {
+    const signals: AbortSignal[] = [];
+    const server = createServer(
+      fromFetch(async (request) => {
+        signals.push(request.signal);
+        if (new URL(request.url).pathname === '/done') return new Response('done');
+        await once(request.signal, 'abort');
+        return new Response('never sent');
+      }),
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const send = async (path: string) => {
+      const socket = new Socket().connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`);
+      return socket;
+    };
+    try {
+      const done = await send('/done');
+      const [reply] = await once(done, 'data');
+      assert.match(String(reply), /^HTTP\/1\.1 200 /);
+      done.destroy();
+      const connections = () => new Promise<number>((r) => server.getConnections((_, n) => r(n)));
+      await waitFor(async () => (await connections()) === 0, 'the server to see the first connection close');
+      assert.equal(
+        signals[0]!.aborted,
+        false,
+        'a response already sent is not aborted by the close after it',
+      );
+      const left = await send('/wait');
+      await waitFor(() => signals.length === 2, 'the second request');
+      assert.equal(signals[1]!.aborted, false);
+      left.destroy();
+      await waitFor(() => signals[1]!.aborted, 'the signal to abort when the client leaves');
+    } finally {
+      server.close();
+    }
   });
 });
 

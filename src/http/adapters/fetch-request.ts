@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 
 /**
@@ -16,15 +16,20 @@ const plainHost = /^[A-Za-z0-9.\-:[\]]+$/;
 const plainTarget = /^\/[A-Za-z0-9\-_~!$&()*+,;=:@/%?.]*$/;
 const dotSegment = /\/\.|%2e/i;
 
+/** The last origin served: most requests to a worker name the same host, which a comparison finds. */
+let last = { scheme: '', host: '', origin: '' };
+
 function originOf(scheme: string, host: string): string | undefined {
-  if (!plainHost.test(host)) return undefined;
+  if (host === last.host && scheme === last.scheme) return last.origin;
   const key = `${scheme}://${host}`;
   let origin = origins.get(key);
   if (origin === undefined) {
+    if (!plainHost.test(host)) return undefined;
     origin = new URL(key).origin;
     if (origins.size >= ORIGINS_MAX) origins.clear();
     origins.set(key, origin);
   }
+  last = { scheme, host, origin };
   return origin;
 }
 
@@ -41,24 +46,37 @@ export function requestUrl(scheme: string, host: string | undefined, target: str
 }
 
 /**
+ * Whether the response was closed before it was finished: the client went away, or the connection was
+ * destroyed. HTTP/2's compatibility response has no `destroyed`; its stream has.
+ */
+export function closedEarly(res: ServerResponse): boolean {
+  return (
+    !res.writableFinished &&
+    (res.destroyed || (res as { stream?: { destroyed: boolean } }).stream?.destroyed === true)
+  );
+}
+
+/**
  * The `Request` a fetch app receives. Building undici's Request costs more than many handlers (two
  * AbortSignals, a URL parse, a copy of every header, a web stream for the body), while most handlers read
  * only `method`, `url` and a header or two. This object answers those itself, creates `headers` and `signal`
  * on first use, and builds the real Request, from which it answers everything else, only when asked for
  * anything more (the body, `clone()`, `new Request(request)`, `fetch(request)`). It is an `instanceof
  * Request` once `supportsLazyRequests()`, called before the first is built, has checked that undici accepts
- * it where it expects a real one.
+ * it where it expects a real one. Its signal aborts when the response is closed before it is finished; the
+ * listener that does so is added only once the signal is asked for.
  */
 export class IncomingRequest {
   readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
   readonly #url: string;
   #headers: Headers | undefined;
   #controller: AbortController | undefined;
-  #aborted = false;
   #real: Request | undefined;
 
-  constructor(req: IncomingMessage, url: string) {
+  constructor(req: IncomingMessage, res: ServerResponse, url: string) {
     this.#req = req;
+    this.#res = res;
     this.#url = url;
   }
 
@@ -86,8 +104,14 @@ export class IncomingRequest {
 
   get signal(): AbortSignal {
     if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort();
+      const controller = new AbortController();
+      const res = this.#res;
+      if (closedEarly(res)) controller.abort();
+      else
+        res.once('close', () => {
+          if (!res.writableFinished) controller.abort();
+        });
+      this.#controller = controller;
     }
     return this.#controller.signal;
   }
@@ -98,17 +122,6 @@ export class IncomingRequest {
 
   get bodyUsed(): boolean {
     return this.#hasBody() ? this.toRequest().bodyUsed : false;
-  }
-
-  /** The client went away before the response was finished. */
-  get aborted(): boolean {
-    return this.#aborted;
-  }
-
-  abort(): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#controller?.abort();
   }
 
   #hasBody(): boolean {
@@ -180,7 +193,9 @@ export function supportsLazyRequests(): boolean {
     installDelegates();
     try {
       const fake = { method: 'GET', rawHeaders: ['x-probe', '1'] } as unknown as IncomingMessage;
-      const copy = new Request(new IncomingRequest(fake, 'http://localhost/probe') as unknown as Request);
+      const copy = new Request(
+        new IncomingRequest(fake, new ServerResponse(fake), 'http://localhost/probe') as unknown as Request,
+      );
       lazyWorks = copy.url === 'http://localhost/probe' && copy.headers.get('x-probe') === '1';
     } catch {
       lazyWorks = false;

@@ -80,12 +80,15 @@ async function pump(res: ServerResponse, body: ReadableStream<Uint8Array>): Prom
   }
 }
 
-/** Writes a fetch app's Response to Node's response: status, headers (Set-Cookie kept apart), body. */
-export async function writeResponse(
+/**
+ * Writes a fetch app's Response to Node's response: status, headers (Set-Cookie kept apart), body. Returns
+ * a promise only while a body is being streamed or cancelled.
+ */
+export function writeResponse(
   req: IncomingMessage,
   res: ServerResponse,
   response: Response,
-): Promise<void> {
+): Promise<void> | undefined {
   // A flat [name, value, …] list: writeHead takes it as is. Iterating Headers yields each Set-Cookie on its
   // own, where get() would join them with commas, which breaks cookies with dates.
   const headers: string[] = [];
@@ -95,7 +98,7 @@ export async function writeResponse(
     if (name === 'content-length') hasLength = true;
   }
   const { status } = response;
-  const body = response.body === null ? undefined : bufferedBody(response);
+  const body = bufferedBody(response);
   const noBody = req.method === 'HEAD' || status === 204 || status === 304;
   if (body && !noBody) {
     if (!hasLength) headers.push('content-length', String(body.length));
@@ -107,8 +110,7 @@ export async function writeResponse(
   const stream = response.body;
   if (!stream || noBody) {
     res.end();
-    await stream?.cancel().catch(() => {});
-    return;
+    return stream?.cancel().catch(() => {});
   }
-  await pump(res, stream);
+  return pump(res, stream);
 }
