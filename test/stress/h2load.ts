@@ -27,6 +27,12 @@ export interface H2loadOptions {
    * sends its next request as soon as the last is answered.
    */
   rate?: number;
+  /**
+   * With a rate: run h2load as a user types it (`--rps` and `-D`), so every connection sends in the same
+   * instant each tick and the rate arrives as bursts of one request per connection. Otherwise the
+   * connections start one after another over one tick and the load really is constant.
+   */
+  bursts?: boolean;
 }
 
 /** The value at percentile `p` of values sorted ascending. */
@@ -71,7 +77,9 @@ export function h2load(url: string, opts: H2loadOptions): Promise<H2loadRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tsu-h2load-'));
   const log = join(dir, 'requests.tsv');
   const args = ['--h1', '-c', String(opts.connections), `--log-file=${log}`];
-  if (opts.rate) args.push(...rateArgs(opts.rate, opts.connections, opts.durationS));
+  if (opts.rate && opts.bursts)
+    args.push('--rps', (opts.rate / opts.connections).toFixed(3), '-D', String(opts.durationS));
+  else if (opts.rate) args.push(...rateArgs(opts.rate, opts.connections, opts.durationS));
   else args.push('-D', String(opts.durationS));
   return new Promise((resolve, reject) => {
     execFile(tool, [...args, url], { timeout: (opts.durationS + 30) * 1000 }, (err, stdout, stderr) => {

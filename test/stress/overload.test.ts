@@ -1,9 +1,11 @@
 /**
  * O2 and O3, --overload-503 against a CPU-bound fixture (5 ms of loop time a request) on 2 workers, its
- * capacity measured first on a server without shedding. O2: a constant rate at twice that capacity for 30 s
+ * capacity measured first on a server without shedding. O2: a constant rate at twice that capacity for 20 s
  * still gets at least 90 % of the capacity served as 2xx, the excess answered 503 with a p99 under 50 ms, and
- * no worker restarted. O3: a normal load (half the capacity) with a spike to ten times the capacity for 5 s in
- * the middle: within 5 s of the spike's end, the normal load is served again without 503s or queueing.
+ * no worker restarted; once as a really constant load, and twice as plain `h2load --rps` sends it, in bursts
+ * of one request per connection (100 and 200 connections). O3: a normal load (half the capacity) with a spike
+ * to ten times the capacity for 5 s in the middle: within 5 s of the spike's end, the normal load is served
+ * again without 503s or queueing.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -15,6 +17,20 @@ import { figure } from './wrk.ts';
 const CONNECTIONS = 100;
 /** A normal-load request answered slower than this (the default --max-event-loop-delay) still queues. */
 const QUEUEING_MS = 100;
+
+/**
+ * The constant load is the steady overload, where the admission budget must stay at the limit: its admitted
+ * requests are also held to a p99 of `okP99Ms`. The bursts are what `h2load --rps` sends as typed, each tick
+ * a burst that the budget grows to serve whole (the admitted ones then wait up to the burst period, 145 and
+ * 290 ms here, so their p99 is not bounded by the limit). On 200 fresh connections the first burst waits
+ * for the connections to be accepted, one per turn of each worker's loop, 30–150 ms (docs/http.md): that
+ * run's 503 p99 is asserted on the requests sent after its first second (`settleS`), and printed for all.
+ */
+const O2_LOADS = [
+  { name: 'constant', connections: CONNECTIONS, bursts: false, okP99Ms: 2.5 * QUEUEING_MS },
+  { name: 'bursts c100', connections: CONNECTIONS, bursts: true },
+  { name: 'bursts c200', connections: 2 * CONNECTIONS, bursts: true, settleS: 1 },
+] as const;
 
 async function serve(extra: string[]): Promise<Server> {
   const server = await startServer(['-w', '2', '-b', '127.0.0.1:0', ...extra, fixture('cpu.mjs')], {
@@ -52,38 +68,51 @@ describe('overload shedding under a constant rate (--overload-503)', () => {
     capacity = await measureCapacity();
   });
 
-  test('O2: twice capacity for 30 s: capacity still served, the excess shed fast, no restart', async () => {
-    const server = await serve(['--overload-503']);
-    try {
-      const workers = server.workers().sort();
-      const run = await h2load(url(server), { connections: CONNECTIONS, durationS: 30, rate: 2 * capacity });
-      const counts = statusCounts(run.requests);
-      const served = (counts[200] ?? 0) / run.seconds;
-      const shed = latencies(run.requests, 503);
-      const ok = latencies(run.requests, 200);
-      const fields = {
-        capacity: capacity.toFixed(0),
-        offered: (run.requests.length / run.seconds).toFixed(0),
-        served2xx: served.toFixed(0),
-        goodput: `${((100 * served) / capacity).toFixed(1)}%`,
-        shed: shed.length,
-        shedP99Ms: percentile(shed, 99).toFixed(1),
-        okP99Ms: percentile(ok, 99).toFixed(1),
-        other: run.requests.length - (counts[200] ?? 0) - shed.length,
-        restarts: server.count(/Booting worker/) - 2,
-      };
-      figure('O2 async', fields);
-      const report = `${JSON.stringify(fields)}\n${run.raw}`;
-      assert.equal(fields.other, 0, report);
-      assert.ok(served >= 0.9 * capacity, report);
-      assert.ok(shed.length > 0, report);
-      assert.ok(percentile(shed, 99) < 50, report);
-      assert.deepEqual(server.workers().sort(), workers, 'no worker was replaced');
-      assert.equal(fields.restarts, 0, report);
-    } finally {
-      server.kill();
-    }
-  });
+  for (const load of O2_LOADS)
+    test(`O2 (${load.name}): twice capacity for 20 s: capacity still served, the excess shed fast, no restart`, async () => {
+      const server = await serve(['--overload-503']);
+      try {
+        const workers = server.workers().sort();
+        const run = await h2load(url(server), {
+          connections: load.connections,
+          durationS: 20,
+          rate: 2 * capacity,
+          bursts: load.bursts,
+        });
+        const counts = statusCounts(run.requests);
+        const served = (counts[200] ?? 0) / run.seconds;
+        const shed = latencies(run.requests, 503);
+        const ok = latencies(run.requests, 200);
+        const settledAt = run.requests[0]!.at + 1000 * ('settleS' in load ? load.settleS : 0);
+        const settledShed = latencies(
+          run.requests.filter((r) => r.at >= settledAt),
+          503,
+        );
+        const fields = {
+          capacity: capacity.toFixed(0),
+          offered: (run.requests.length / run.seconds).toFixed(0),
+          served2xx: served.toFixed(0),
+          goodput: `${((100 * served) / capacity).toFixed(1)}%`,
+          shed: shed.length,
+          shedP99Ms: percentile(shed, 99).toFixed(1),
+          settledShedP99Ms: percentile(settledShed, 99).toFixed(1),
+          okP99Ms: percentile(ok, 99).toFixed(1),
+          other: run.requests.length - (counts[200] ?? 0) - shed.length,
+          restarts: server.count(/Booting worker/) - 2,
+        };
+        figure(`O2 async ${load.name}`, fields);
+        const report = `${JSON.stringify(fields)}\n${run.raw}`;
+        assert.equal(fields.other, 0, report);
+        assert.ok(served >= 0.9 * capacity, report);
+        assert.ok(shed.length > 0, report);
+        assert.ok(percentile(settledShed, 99) < 50, report);
+        if ('okP99Ms' in load) assert.ok(percentile(ok, 99) < load.okP99Ms, report);
+        assert.deepEqual(server.workers().sort(), workers, 'no worker was replaced');
+        assert.equal(fields.restarts, 0, report);
+      } finally {
+        server.kill();
+      }
+    });
 
   test('O3: a 10× spike, then back to normal: recovered within 5 s', async () => {
     const server = await serve(['--overload-503']);
