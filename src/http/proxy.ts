@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { log } from '../logging/logger.js';
 import { type Client, clientOf, setClient } from './client.js';
-import { type Refusal, refusal, refusalBody } from './edge/refusal.js';
+import { type Refusal, refusal, writeRefusal } from './edge/refusal.js';
 
 export interface ProxySettings {
   /** Comma-separated IPs and CIDR ranges whose proxy headers are believed; `*` trusts every peer. */
@@ -163,14 +163,7 @@ export function trustProxies(
     const bad = trust.resolve(req);
     if (!bad) return true;
     log.warning(`Invalid request from ip=${req.socket.remoteAddress}: ${bad.reason}`);
-    const body = refusalBody(bad.status);
-    res.shouldKeepAlive = false;
-    res.writeHead(bad.status, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.end(body);
+    writeRefusal(res, bad.status, { close: true });
     return false;
   };
 }

@@ -11,7 +11,7 @@ import { classify, describe, type ParserError } from './client-error.js';
 import { type Connection, connectionOf } from './connection.js';
 import { checkHead, checkTrailers } from './framing.js';
 import { limitsOf } from './limits.js';
-import { quote, type Refusal, rawRefusal, refusal, refusalBody } from './refusal.js';
+import { quote, type Refusal, rawRefusal, refusal, writeRefusal } from './refusal.js';
 import type { EdgeSettings } from './settings.js';
 
 export { type Limits, limitsOf } from './limits.js';
@@ -206,14 +206,7 @@ export function installEdge(
   const refuse = (req: IncomingMessage, res: ServerResponse, r: Refusal) => {
     warnInvalid(req.socket, r.reason);
     connectionOf(req.socket).refused = true;
-    const body = refusalBody(r.status);
-    res.shouldKeepAlive = false;
-    res.writeHead(r.status, {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      connection: 'close',
-    });
-    res.end(body);
+    writeRefusal(res, r.status, { close: true });
   };
 
   // Gunicorn hands CONNECT to the app as an ordinary request; Node hands it to 'connect' listeners only, and

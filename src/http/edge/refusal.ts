@@ -1,4 +1,5 @@
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 
 /** Why a request is not served: the status it is answered with and the reason written to the log. */
 export interface Refusal {
@@ -24,8 +25,31 @@ export function quote(raw: string, max = 64): string {
 }
 
 /** The short body of a refusal. It never echoes client input. */
-export function refusalBody(status: number): string {
+function refusalBody(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
+}
+
+/**
+ * Answers a request with a refusal: its status and short body. `close` (HTTP/1 only; HTTP/2 has no
+ * `Connection` header, and a refusal there ends its stream only) closes the connection after it. `done` runs
+ * once the body is written.
+ */
+export function writeRefusal(
+  res: ServerResponse | Http2ServerResponse,
+  status: number,
+  { close, done }: { close: boolean; done?: () => void },
+): void {
+  const body = refusalBody(status);
+  const headers: Record<string, string | number> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (close) {
+    if ('shouldKeepAlive' in res) res.shouldKeepAlive = false;
+    headers.connection = 'close';
+  }
+  res.writeHead(status, headers);
+  res.end(body, done);
 }
 
 /** A complete refusal for writing straight onto a socket that has no response in progress. */

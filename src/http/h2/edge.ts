@@ -6,7 +6,7 @@
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { log } from '../../logging/logger.js';
 import { type EdgeSettings, type Limits, limitsOf } from '../edge/index.js';
-import { quote, type Refusal, refusal, refusalBody } from '../edge/refusal.js';
+import { quote, type Refusal, refusal, writeRefusal } from '../edge/refusal.js';
 
 export type StreamAdmit = (req: Http2ServerRequest, res: Http2ServerResponse) => boolean;
 
@@ -68,12 +68,7 @@ function refuseStream(req: Http2ServerRequest, res: Http2ServerResponse, r: Refu
     req.stream.close(constants.NGHTTP2_CANCEL);
     return;
   }
-  const body = refusalBody(r.status);
-  res.writeHead(r.status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body, stop);
+  writeRefusal(res, r.status, { close: false, done: stop });
 }
 
 /** Counts the body as it arrives and refuses it once it passes the limit; the app sees no more of it. */
