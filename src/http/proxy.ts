@@ -102,6 +102,9 @@ function clientAddress(chain: string[], trusted: (a: string) => boolean): string
 export class ProxyTrust {
   readonly #trusted: (address: string) => boolean;
   readonly #schemeHeaders: Array<[string, string]>;
+  /** Every header resolve() reads, lower-cased, and their lengths. */
+  readonly #names: Set<string>;
+  readonly #lengths: Set<number>;
 
   constructor(s: ProxySettings) {
     this.#trusted = allowList(s.forwardedAllowIps);
@@ -109,6 +112,27 @@ export class ProxyTrust {
       h.toLowerCase(),
       v.toLowerCase(),
     ]);
+    this.#names = new Set([
+      'forwarded',
+      'x-forwarded-for',
+      'x-forwarded-host',
+      ...this.#schemeHeaders.map(([h]) => h),
+    ]);
+    this.#lengths = new Set([...this.#names].map((name) => name.length));
+  }
+
+  /**
+   * Whether the request has any header a proxy would have set. Read from `rawHeaders`: Node builds
+   * `req.headers` on first use, and a request from a trusted peer that forwards nothing (a local client, a
+   * health check) should not pay for them here.
+   */
+  #forwards(req: IncomingMessage): boolean {
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (this.#lengths.has(name.length) && this.#names.has(name.toLowerCase())) return true;
+    }
+    return false;
   }
 
   /**
@@ -116,7 +140,8 @@ export class ProxyTrust {
    * contradict each other, which Gunicorn answers with 400 rather than guess.
    */
   resolve(req: IncomingMessage): Refusal | undefined {
-    if (!this.#trusted(req.socket?.remoteAddress ?? '-')) return undefined;
+    // A trusted peer that forwards nothing is itself the client, which clientOf() answers without a record.
+    if (!this.#trusted(req.socket?.remoteAddress ?? '-') || !this.#forwards(req)) return undefined;
     const headers = req.headers;
     let scheme: Client['scheme'] | undefined;
     for (const [header, secure] of this.#schemeHeaders) {
@@ -128,8 +153,6 @@ export class ProxyTrust {
     }
     const forwarded = single(headers.forwarded);
     const xff = single(headers['x-forwarded-for']);
-    // A trusted peer that names no one else is itself the client, which clientOf() answers without a record.
-    if (!scheme && !forwarded && !xff && headers['x-forwarded-host'] === undefined) return undefined;
     const peer = clientOf(req);
     const chain = forwarded
       ? forwardedFor(forwarded)

@@ -3,22 +3,29 @@ import type { Limits } from './limits.js';
 import { quote, type Refusal, refusal } from './refusal.js';
 
 /**
- * Fields that must appear once: two `Host`s let a proxy and the app route by different values, two
- * `Content-Type`s let them parse the body differently (Gunicorn rejects both; Node keeps the first).
- * Node itself already refuses a second `Content-Length`.
+ * Fields that must appear once, as a bit each: two `Host`s let a proxy and the app route by different values,
+ * two `Content-Type`s let them parse the body differently (Gunicorn rejects both; Node keeps the first). Node
+ * itself already refuses a second `Content-Length`.
  */
-const SINGLETON_FIELDS = new Set(['host', 'content-type', 'content-length']);
+const HOST = 1;
+const CONTENT_TYPE = 2;
+const CONTENT_LENGTH = 4;
 
 /** Codings Gunicorn knows; anything else is 501, as RFC 9112 §6.1 asks. */
 const KNOWN_CODINGS = new Set(['chunked', 'identity', 'gzip', 'x-gzip', 'deflate', 'compress', 'x-compress']);
 
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
+/** checkHead's answer for a request to admit whose body is chunked. */
+export const CHUNKED = 'chunked';
+
 /**
  * What Node's parser lets through and Gunicorn refuses, checked once the head is parsed and before the app
- * runs. Order follows Gunicorn's parser: request line, then fields, then framing. Returns undefined to admit.
+ * runs. Order follows Gunicorn's parser: request line, then fields, then framing. Returns undefined to admit,
+ * CHUNKED to admit a request with a chunked body. It reads `rawHeaders` only: Node builds `req.headers` on
+ * first use, and an app that never reads them should not pay for them here.
  */
-export function checkHead(req: IncomingMessage, limits: Limits): Refusal | undefined {
+export function checkHead(req: IncomingMessage, limits: Limits): Refusal | typeof CHUNKED | undefined {
   const method = req.method ?? '';
   const target = req.url ?? '';
   // `METHOD SP target SP HTTP/x.y`, without CRLF, as Gunicorn measures it.
@@ -36,8 +43,8 @@ export function checkHead(req: IncomingMessage, limits: Limits): Refusal | undef
   if (raw.length / 2 > limits.fields) {
     return refusal(431, `Request header fields exceed the limit of ${limits.fields}`);
   }
-  const seen = new Set<string>();
-  const codings: string[] = [];
+  let seen = 0;
+  let codings: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -50,17 +57,28 @@ export function checkHead(req: IncomingMessage, limits: Limits): Refusal | undef
         `Request header field ${quote(name, 32)} is too large (${size} > ${limits.fieldSize})`,
       );
     }
+    // Only names as long as one of those below are worth lowering.
+    const n = name.length;
+    if (n !== 4 && n !== 12 && n !== 14 && n !== 17) continue;
     const lower = name.toLowerCase();
-    if (SINGLETON_FIELDS.has(lower)) {
-      if (seen.has(lower)) return refusal(400, `Invalid header: duplicate ${name.toUpperCase()}`);
-      seen.add(lower);
-    }
     if (lower === 'transfer-encoding') {
+      codings ??= [];
       for (const c of value.split(',')) codings.push(c.trim().toLowerCase());
+      continue;
     }
+    const bit =
+      lower === 'host'
+        ? HOST
+        : lower === 'content-type'
+          ? CONTENT_TYPE
+          : lower === 'content-length'
+            ? CONTENT_LENGTH
+            : 0;
+    if (seen & bit) return refusal(400, `Invalid header: duplicate ${name.toUpperCase()}`);
+    seen |= bit;
   }
-  if (codings.length > 0) return checkCodings(req, codings, seen.has('content-length'));
-  return undefined;
+  if (codings === undefined) return undefined;
+  return checkCodings(req, codings, (seen & CONTENT_LENGTH) !== 0) ?? CHUNKED;
 }
 
 const AUTHORITY_FORM = /^(?:\[[0-9A-Fa-f:.]+\]|[^\s/?#@[\]:]+):\d{1,5}$/;

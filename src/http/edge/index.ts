@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { log } from '../../logging/logger.js';
 import { classify, describe, type ParserError } from './client-error.js';
 import { type Connection, connectionOf } from './connection.js';
-import { checkHead, checkTrailers } from './framing.js';
+import { CHUNKED, checkHead, checkTrailers } from './framing.js';
 import { limitsOf } from './limits.js';
 import { quote, type Refusal, rawRefusal, refusal, writeRefusal } from './refusal.js';
 import type { EdgeSettings } from './settings.js';
@@ -266,13 +266,13 @@ export function installEdge(
     // Gunicorn's keepalive 0 closes every connection after its response; Node's keepAliveTimeout 0 would
     // instead keep idle connections open forever.
     if (s.keepAlive <= 0) res.shouldKeepAlive = false;
-    const bad = checkHead(req, limits);
-    if (bad) {
-      refuse(req, res, bad);
+    const head = checkHead(req, limits);
+    if (head !== undefined && head !== CHUNKED) {
+      refuse(req, res, head);
       return false;
     }
-    const length = req.headers['content-length'];
-    if (limits.body > 0 && length !== undefined && Number(length) > limits.body) {
+    const length = limits.body > 0 ? req.headers['content-length'] : undefined;
+    if (length !== undefined && Number(length) > limits.body) {
       refuse(
         req,
         res,
@@ -280,7 +280,7 @@ export function installEdge(
       );
       return false;
     }
-    if (req.headers['transfer-encoding'] !== undefined) guardChunkedBody(req, c);
+    if (head === CHUNKED) guardChunkedBody(req, c);
     return true;
   };
 }
