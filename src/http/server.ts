@@ -11,8 +11,8 @@ import {
   installEdge,
   settle,
 } from './edge/index.js';
-import { streamAdmission } from './h2/edge.js';
-import { H2Front } from './h2/front.js';
+import type { streamAdmission } from './h2/edge.js';
+import type { H2Front } from './h2/front.js';
 import { answerProbe, type HealthSettings } from './health.js';
 import {
   defaultOverloadSettings,
@@ -23,7 +23,7 @@ import {
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
 import { observeClose, observeRequest } from './request-observer.js';
-import { type HttpProtocol, type TlsSettings, tlsWrapper } from './tls.js';
+import { type HttpProtocol, type TlsSettings, type TlsWrapper, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
@@ -50,6 +50,14 @@ const DRAIN_SWEEP_MS = 250;
 /** The edge's check of one request, HTTP/1.1 or HTTP/2: false means it was refused and answered. */
 type Admit = (req: IncomingMessage, res: ServerResponse) => boolean;
 
+/** What only TLS needs, and HTTP/2 when ALPN offers it: loaded by HttpServer.create() when TLS is on. */
+interface Secure {
+  readonly wrap: TlsWrapper;
+  readonly h2:
+    | { readonly H2Front: typeof H2Front; readonly streamAdmission: typeof streamAdmission }
+    | undefined;
+}
+
 /**
  * The worker's HTTP server. It never listens itself: the worker class accepts connections and hands them
  * over with accept(), which lets the class decide where each connection is served.
@@ -66,7 +74,7 @@ export class HttpServer {
   readonly #forget: (this: Socket) => void;
   readonly #longLived: LongLived;
   readonly #proxyProtocol: ReturnType<typeof proxyProtocolGate>;
-  readonly #tls: ReturnType<typeof tlsWrapper>;
+  readonly #tls: TlsWrapper | undefined;
   /** HTTP/2 sessions, when ALPN offers `h2`. */
   readonly #h2: H2Front | undefined;
   /** TLS connections whose handshake has not yet said which protocol they speak. */
@@ -77,12 +85,27 @@ export class HttpServer {
   /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
   readonly shedsBeyondCap: boolean;
 
-  constructor(app: AppBinding, settings: HttpSettings) {
+  /**
+   * node:tls, node:http2 and the modules built on them are imported only when TLS is on: together about 20 ms
+   * of the boot of a worker that serves plain HTTP.
+   */
+  static async create(app: AppBinding, settings: HttpSettings): Promise<HttpServer> {
+    const protocols = offeredProtocols(app, settings);
+    const wrap = await tlsWrapper(settings, protocols);
+    if (!wrap) return new HttpServer(app, settings, undefined);
+    const h2 = protocols.includes('h2')
+      ? await Promise.all([import('./h2/front.js'), import('./h2/edge.js')]).then(
+          ([{ H2Front }, { streamAdmission }]) => ({ H2Front, streamAdmission }),
+        )
+      : undefined;
+    return new HttpServer(app, settings, { wrap, h2 });
+  }
+
+  private constructor(app: AppBinding, settings: HttpSettings, secure: Secure | undefined) {
     const edge = { ...defaultEdgeSettings, ...settings };
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
-    const protocols = offeredProtocols(app, settings);
-    this.#tls = tlsWrapper(settings, protocols);
+    this.#tls = secure?.wrap;
     this.#handshakeTimeoutMs = Math.max(0, Math.round(edge.headerTimeout * 1000));
     const admit = installEdge(this.server, edge);
     const overload = { ...defaultOverloadSettings, ...settings };
@@ -139,11 +162,11 @@ export class HttpServer {
       if (this.#draining) res.shouldKeepAlive = false;
       serve(req, res, admit, connectionOf(req.socket));
     });
-    if (protocols.includes('h2')) {
+    if (secure?.h2) {
       // The compatibility API gives HTTP/2 streams the public HTTP/1 request and response API, which is all
       // the pipeline and the apps it lets through use.
-      const admitStream = streamAdmission(edge) as unknown as Admit;
-      this.#h2 = new H2Front(edge, (req, res) =>
+      const admitStream = secure.h2.streamAdmission(edge) as unknown as Admit;
+      this.#h2 = new secure.h2.H2Front(edge, (req, res) =>
         serve(req as unknown as IncomingMessage, res as unknown as ServerResponse, admitStream, undefined),
       );
     }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { createSecureContext, type SecureVersion, TLSSocket } from 'node:tls';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 
 export type CertReqs = 'none' | 'optional' | 'required';
 
@@ -52,17 +52,21 @@ export function transportOf(socket: Socket): Socket {
 
 export const tlsVersions: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
+export type TlsWrapper = (socket: Socket) => TLSSocket;
+
 /**
  * Returns what wraps each accepted connection in server-side TLS, offering `protocols` by ALPN, or
- * undefined when TLS is off. Throws, at worker start, when
- * a file cannot be read or the key does not match the certificate.
+ * undefined when TLS is off. Rejects, at worker start, when a file cannot be read or the key does not match
+ * the certificate. node:tls, and the crypto it loads, are imported only when TLS is on: about 15 ms of every
+ * worker's boot otherwise.
  */
-export function tlsWrapper(
+export async function tlsWrapper(
   settings: Partial<TlsSettings>,
   protocols: readonly HttpProtocol[] = ['h1'],
-): ((socket: Socket) => TLSSocket) | undefined {
+): Promise<TlsWrapper | undefined> {
   const s = { ...defaultTlsSettings, ...settings };
   if (!s.certfile) return undefined;
+  const { createSecureContext, TLSSocket } = await import('node:tls');
   const secureContext = createSecureContext({
     cert: readFileSync(s.certfile),
     key: readFileSync(s.keyfile || s.certfile),

@@ -8,7 +8,7 @@ import type { WorkerClass } from './worker-class.js';
  */
 export const asyncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
-    const http = new HttpServer(await loadApp(), config);
+    const http = await HttpServer.create(await loadApp(), config);
     return serveOnEventLoop(http, { fds, backlog: config.backlog, capacity: config.workerConnections });
   },
 };

@@ -9,7 +9,7 @@ import type { WorkerClass } from './worker-class.js';
  */
 export const syncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
-    const http = new HttpServer(await loadApp(), {
+    const http = await HttpServer.create(await loadApp(), {
       ...config,
       keepAlive: 0,
       refuseUpgrades: 'sync',

@@ -25,7 +25,7 @@ export const threadsWorker: WorkerClass = {
       // --timeout 0 turns hung-worker detection off, for threads as for the main loop.
       hungAfterMs: config.timeout > 0 ? config.timeout * 1000 : Number.POSITIVE_INFINITY,
     });
-    const http = new HttpServer(
+    const http = await HttpServer.create(
       binding('threads', (req, res) => pool.dispatch(req, res)),
       {
         ...config,
