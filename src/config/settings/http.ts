@@ -95,7 +95,7 @@ export const httpSettings = [
     metavar: 'MS',
     kind: float(1),
     default: o.maxEventLoopDelay,
-    doc: "With `--overload-503`: the longest, in milliseconds, a request may wait in a worker before its app starts (the app time queued ahead of it, plus how late the worker's event loop runs). A request that would wait longer is answered 503 at once.",
+    doc: "With `--overload-503`: the longest, in milliseconds, a request may wait in a worker before its app starts (the app time queued ahead of it, plus how late the worker's event loop runs). A request that would wait longer is answered 503 at once. This is the bound under a steady overload; when requests come in bursts and the worker idles between them, the bound grows (up to ten times) to use that idle time, and falls back as soon as the queue stops draining.",
   }),
   setting({
     key: 'forwardedAllowIps',
