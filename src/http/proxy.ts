@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlockList, isIP } from 'node:net';
 import { log } from '../logging/logger.js';
 import { type Client, clientOf, setClient } from './client.js';
+import { headerMatcher } from './edge/header-names.js';
 import { type Refusal, refusal, writeRefusal } from './edge/refusal.js';
 
 export interface ProxySettings {
@@ -102,9 +103,8 @@ function clientAddress(chain: string[], trusted: (a: string) => boolean): string
 export class ProxyTrust {
   readonly #trusted: (address: string) => boolean;
   readonly #schemeHeaders: Array<[string, string]>;
-  /** Every header resolve() reads, lower-cased, and their lengths. */
-  readonly #names: Set<string>;
-  readonly #lengths: Set<number>;
+  /** Finds any header resolve() reads. */
+  readonly #forwardingField: (name: string) => string | undefined;
 
   constructor(s: ProxySettings) {
     this.#trusted = allowList(s.forwardedAllowIps);
@@ -112,13 +112,12 @@ export class ProxyTrust {
       h.toLowerCase(),
       v.toLowerCase(),
     ]);
-    this.#names = new Set([
+    this.#forwardingField = headerMatcher([
       'forwarded',
       'x-forwarded-for',
       'x-forwarded-host',
       ...this.#schemeHeaders.map(([h]) => h),
     ]);
-    this.#lengths = new Set([...this.#names].map((name) => name.length));
   }
 
   /**
@@ -128,10 +127,7 @@ export class ProxyTrust {
    */
   #forwards(req: IncomingMessage): boolean {
     const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (this.#lengths.has(name.length) && this.#names.has(name.toLowerCase())) return true;
-    }
+    for (let i = 0; i < raw.length; i += 2) if (this.#forwardingField(raw[i]!) !== undefined) return true;
     return false;
   }
 

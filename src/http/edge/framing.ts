@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { headerMatcher } from './header-names.js';
 import type { Limits } from './limits.js';
 import { quote, type Refusal, refusal } from './refusal.js';
 
@@ -10,6 +11,9 @@ import { quote, type Refusal, refusal } from './refusal.js';
 const HOST = 1;
 const CONTENT_TYPE = 2;
 const CONTENT_LENGTH = 4;
+
+/** The fields checkHead looks at; every other name is passed over without being lower-cased. */
+const framingField = headerMatcher(['host', 'content-type', 'content-length', 'transfer-encoding']);
 
 /** Codings Gunicorn knows; anything else is 501, as RFC 9112 §6.1 asks. */
 const KNOWN_CODINGS = new Set(['chunked', 'identity', 'gzip', 'x-gzip', 'deflate', 'compress', 'x-compress']);
@@ -57,10 +61,8 @@ export function checkHead(req: IncomingMessage, limits: Limits): Refusal | typeo
         `Request header field ${quote(name, 32)} is too large (${size} > ${limits.fieldSize})`,
       );
     }
-    // Only names as long as one of those below are worth lowering.
-    const n = name.length;
-    if (n !== 4 && n !== 12 && n !== 14 && n !== 17) continue;
-    const lower = name.toLowerCase();
+    const lower = framingField(name);
+    if (lower === undefined) continue;
     if (lower === 'transfer-encoding') {
       codings ??= [];
       for (const c of value.split(',')) codings.push(c.trim().toLowerCase());
