@@ -107,7 +107,7 @@ export class HttpServer {
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
     this.#tls = secure?.wrap;
     this.#handshakeTimeoutMs = Math.max(0, Math.round(edge.headerTimeout * 1000));
-    const admit = installEdge(this.server, edge);
+    const admit = installEdge(this.server, edge, this.#connections);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
     this.shedsBeyondCap = overload.overload503;

@@ -96,8 +96,9 @@ export function settle(socket: Socket, c: Connection): void {
 }
 
 /**
- * Installs the edge on a server created with `edgeServerOptions`. The returned `admit` must be called first
- * for every request: false means the request was refused and answered, and the app must not see it.
+ * Installs the edge on a server created with `edgeServerOptions`, whose open connections the caller keeps in
+ * `connections`. The returned `admit` must be called first for every request: false means the request was
+ * refused and answered, and the app must not see it.
  *
  * Node starts its header and request timeout checks on the server's 'listening' event; a server that is
  * handed its connections with `emit('connection')` must emit 'listening' itself, after this call.
@@ -105,6 +106,7 @@ export function settle(socket: Socket, c: Connection): void {
 export function installEdge(
   server: Server,
   s: EdgeSettings,
+  connections: ReadonlySet<Socket>,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const limits = limitsOf(s);
   // One more than the limit, so a request over it is seen as such rather than silently trimmed by Node.
@@ -112,14 +114,6 @@ export function installEdge(
   // With Node's default (false), a client's half-close ends our side at once, before an answer still being
   // computed can be written; HTTP/1.1 lets a client half-close after its request and still read the answer.
   (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-
-  const open = new Set<Socket>();
-
-  server.prependListener('connection', (socket: Socket) => {
-    connectionOf(socket);
-    open.add(socket);
-    socket.once('close', () => open.delete(socket));
-  });
 
   server.on('clientError', (err: ParserError, duplex: Duplex) => {
     const socket = duplex as Socket;
@@ -233,7 +227,7 @@ export function installEdge(
     // pending output has not moved for the request timeout, as nginx's send_timeout does.
     const timer = setInterval(() => {
       const now = Date.now();
-      for (const socket of open) {
+      for (const socket of connections) {
         const c = connectionOf(socket);
         const pending = socket.writableLength;
         if (pending === 0) {
