@@ -81,7 +81,6 @@ export class HttpServer {
   readonly #handshakes = new Set<Socket>();
   readonly #handshakeTimeoutMs: number;
   #draining = false;
-  #requests = 0;
   /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
   readonly shedsBeyondCap: boolean;
 
@@ -141,7 +140,6 @@ export class HttpServer {
      * are answered at once and are not app requests: they are neither tracked nor observed.
      */
     const serve = (req: IncomingMessage, res: ServerResponse, admitted: Admit, c: Connection | undefined) => {
-      this.#requests++;
       if (answerProbe(settings, req, res, this.#draining)) return;
       if (c) {
         c.inFlight.push(res);
@@ -179,10 +177,6 @@ export class HttpServer {
 
   get connections(): number {
     return this.#connections.size + this.#handshakes.size + (this.#h2?.size ?? 0);
-  }
-
-  get requests(): number {
-    return this.#requests;
   }
 
   /** `beyondCap`: the worker is full and sheds (shedsBeyondCap); each request gets a 503 and the close. */
