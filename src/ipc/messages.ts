@@ -28,9 +28,10 @@ export type WorkerMessage =
   /** The worker asks to be replaced (it keeps serving until the replacement booted and it is drained). */
   | { readonly type: 'recycle'; readonly reason: RecycleReason }
   /**
-   * How many more connections the worker can take now. Sent when the count reaches or leaves zero, and in
-   * answer to each connection the master routed here: the master learns what it needs for routing without a
-   * message per request on the direct path.
+   * How many more connections the worker can take now. Sent when the count reaches or leaves zero, when it
+   * moved by SHARE_STEP since the last report, and in answer to each connection the master routed here: the
+   * master learns what it needs for routing and balancing without a message per connection on the direct
+   * path.
    */
   | {
       readonly type: 'capacity';
@@ -87,6 +88,17 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
   );
 }
 
+/**
+ * A worker with many connection slots (async) also reports its free count each time it moved this far, and
+ * the master tells it its siblings' each time theirs did: connections are balanced on these counts.
+ */
+export const SHARE_STEP = 16;
+/**
+ * How many more connections than its least loaded sibling a worker may hold before it hands new ones to the
+ * master: two steps, so that one stale count alone never trips it.
+ */
+export const SHARE_SLACK = 2 * SHARE_STEP;
+
 export type MasterMessage =
   /** Carries a connection (the IPC handle) another worker handed off; the receiver always serves it. */
   | { readonly type: 'connection' }
@@ -101,6 +113,12 @@ export type MasterMessage =
    */
   | { readonly type: 'routing-stopped' }
   /**
+   * The free count of the least loaded of the worker's siblings (null: it has none), sent when it moved by
+   * SHARE_STEP. A worker that holds SHARE_SLACK more connections than that hands off what it accepts, for
+   * the master to route to the least loaded, until it is within half of that (see Dispatcher#balance).
+   */
+  | { readonly type: 'balance'; readonly siblingFree: number | null }
+  /**
    * The master is about to stop or drain (--drain-delay): readiness answers 503 from now on, while requests
    * are still served until the worker is told to drain.
    */
@@ -112,6 +130,7 @@ const masterMessageTypes: ReadonlySet<string> = new Set<MasterMessageType>([
   'connection',
   'backlog',
   'routing-stopped',
+  'balance',
   'draining',
 ]);
 

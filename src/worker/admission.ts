@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { markMasterDraining } from '../http/health.js';
 import { holdReceivedSocket } from '../ipc/handles.js';
-import { isMasterMessage, type WorkerMessage } from '../ipc/messages.js';
+import { isMasterMessage, SHARE_SLACK, SHARE_STEP, type WorkerMessage } from '../ipc/messages.js';
 
 export interface AdmissionOptions {
   /** Inherited listener fds. */
@@ -49,6 +49,10 @@ export class Admission {
   #routingStopped: (() => void) | undefined;
   /** Connections are waiting in the master: they go first, so new ones queue behind them there. */
   #backlog = false;
+  /** The free count of the least loaded sibling, as the master last told it; null: no sibling. */
+  #siblingFree: number | null = null;
+  /** This worker holds more than its share of the connections: new ones go to the master for a sibling. */
+  #overShare = false;
 
   constructor(options: AdmissionOptions) {
     this.#options = options;
@@ -64,6 +68,9 @@ export class Admission {
           return this.#fromMaster(handle as Socket);
         case 'backlog':
           this.#backlog = message.waiting;
+          return;
+        case 'balance':
+          this.#siblingFree = message.siblingFree;
           return;
         case 'routing-stopped':
           this.#routingStopped?.();
@@ -127,7 +134,7 @@ export class Admission {
   }
 
   #accepted(socket: Socket): void {
-    if (this.#free > 0 && !this.#backlog) {
+    if (this.#free > 0 && !this.#backlog && !this.#overShared()) {
       this.#free--;
       this.#changed();
       this.#options.serve(socket);
@@ -140,6 +147,18 @@ export class Admission {
     } else {
       this.#waiting.push(socket);
     }
+  }
+
+  /**
+   * Whether this worker holds SHARE_SLACK more connections than its least loaded sibling, or, once it does,
+   * still more than half that: judged on its own count as it is now, so a burst of connections stops being
+   * taken here at once, not a round trip through the master later.
+   */
+  #overShared(): boolean {
+    if (this.#siblingFree === null || !process.connected) return false;
+    const excess = this.#siblingFree - this.#free;
+    this.#overShare = excess > (this.#overShare ? SHARE_SLACK / 2 : SHARE_SLACK);
+    return this.#overShare;
   }
 
   #fromMaster(socket: Socket): void {
@@ -163,9 +182,15 @@ export class Admission {
   }
 
   #changed(): void {
-    // Only reaching or leaving zero (for a worker that queues, also going below it) changes where the master
-    // routes, and one report per loop turn is enough however many connections came and went in it.
-    if (this.#reportPending || (!this.#owesReport && this.#sign(this.#free) === this.#sign(this.#reported)))
+    // Reaching or leaving zero (for a worker that queues, also going below it) changes where the master
+    // routes, a move by SHARE_STEP the balance of connections (workers that queue take no part in it), and
+    // one report per loop turn is enough however many connections came and went in it.
+    if (
+      this.#reportPending ||
+      (!this.#owesReport &&
+        this.#sign(this.#free) === this.#sign(this.#reported) &&
+        (this.#options.queues || Math.abs(this.#free - this.#reported) < SHARE_STEP))
+    )
       return;
     this.#reportPending = true;
     setImmediate(() => {

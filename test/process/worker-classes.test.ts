@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { establishedConnections } from '../helpers/proc.ts';
 import {
   fixture,
   type Reply,
@@ -198,6 +199,56 @@ describe('async', () => {
     assert.match(raw, /^HTTP\/1\.1 200 /);
     const start = Number(/"start":(\d+)/.exec(raw)?.[1]);
     assert.ok(start >= (await held).served.end - 5, 'it was served once the slot freed');
+  });
+});
+
+/** Opens a connection and resolves once it is connected. */
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** One request on an open connection, which then closes: the pid of the process that served it. */
+function servedBy(socket: Socket): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.once('end', () => {
+      const pid = /^HTTP\/1\.1 200 [\s\S]*"pid":(\d+)/.exec(text)?.[1];
+      if (pid) resolve(Number(pid));
+      else reject(new Error(`no answer: ${text}`));
+    });
+    socket.once('error', reject);
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  });
+}
+
+describe('connection balance', () => {
+  test('48 connections opened at once while one of 2 async workers is blocked end up on both', async (t) => {
+    const server = await serve(['-k', 'async', '-w', '2'], 2);
+    t.after(() => server.kill());
+    // While one worker is blocked, only the other accepts: left to the accept race, it would hold all 48.
+    const blocked = timed(server.port, '/block?ms=1500');
+    const [first, second] = server.workers();
+    await waitFor(
+      () => establishedConnections(first!) + establishedConnections(second!) === 1,
+      'the blocking request to be accepted',
+    );
+    const sockets = await Promise.all(Array.from({ length: 48 }, () => open(server.port)));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+    });
+    const blockedPid = (await blocked).served.pid;
+    const pids = await Promise.all(sockets.map(servedBy));
+    const onBlocked = pids.filter((pid) => pid === blockedPid).length;
+    t.diagnostic(`the blocked worker served ${onBlocked} of 48`);
+    assert.deepEqual(new Set(pids), new Set([first, second]));
+    // The other worker takes SHARE_SLACK (32) more than the blocked one, then hands the rest off to it.
+    assert.ok(onBlocked >= 12, `the blocked worker served ${onBlocked} of 48`);
   });
 });
 

@@ -10,7 +10,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fixture, type Server, startServer, waitServing } from '../helpers/server.ts';
+import { establishedConnections } from '../helpers/proc.ts';
+import { fixture, type Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
 import { type H2loadRequest, h2load, latencies, percentile } from './h2load.ts';
 import { figure } from './wrk.ts';
 
@@ -42,11 +43,19 @@ async function serve(extra: string[]): Promise<Server> {
 
 const url = (server: Server) => `http://127.0.0.1:${server.port}/cpu?ms=5`;
 
-/** 2xx a second on a server without shedding, with enough connections to keep both workers busy. */
+/**
+ * 2xx a second on a server without shedding, with enough connections to keep both workers busy: about 8 s
+ * at the fixture's nominal capacity (2 workers × 1000 / 5 ms). The connections open 25 ms apart: a worker
+ * that took all 16 would halve the figure and every later load with it.
+ */
 async function measureCapacity(): Promise<number> {
   const plain = await serve([]);
   try {
-    const run = await h2load(url(plain), { connections: 16, durationS: 8 });
+    const run = await h2load(url(plain), {
+      connections: 16,
+      durationS: 8,
+      ramp: { everyMs: 25, expectedRate: 400 },
+    });
     const capacity = run.requests.filter((r) => r.status === 200).length / run.seconds;
     assert.ok(capacity > 20, `capacity measured: ${capacity} req/s\n${run.raw}`);
     return capacity;
@@ -73,12 +82,18 @@ describe('overload shedding under a constant rate (--overload-503)', () => {
       const server = await serve(['--overload-503']);
       try {
         const workers = server.workers().sort();
-        const run = await h2load(url(server), {
+        const running = h2load(url(server), {
           connections: load.connections,
           durationS: 20,
           rate: 2 * capacity,
           bursts: load.bursts,
         });
+        // Which worker holds how many of the connections (each worker's share of the load), once all are open.
+        const split = await waitFor(() => {
+          const held = workers.map(establishedConnections);
+          return held.reduce((a, b) => a + b) >= load.connections && held.join('/');
+        }, 'every connection open');
+        const run = await running;
         const counts = statusCounts(run.requests);
         const served = (counts[200] ?? 0) / run.seconds;
         const shed = latencies(run.requests, 503);
@@ -90,6 +105,7 @@ describe('overload shedding under a constant rate (--overload-503)', () => {
         );
         const fields = {
           capacity: capacity.toFixed(0),
+          split,
           offered: (run.requests.length / run.seconds).toFixed(0),
           served2xx: served.toFixed(0),
           goodput: `${((100 * served) / capacity).toFixed(1)}%`,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { test } from 'node:test';
-import type { MasterMessage } from '../../src/ipc/messages.ts';
+import { type MasterMessage, SHARE_STEP } from '../../src/ipc/messages.ts';
 import { Dispatcher, type DispatchTarget } from '../../src/master/dispatcher.ts';
 
 /** A worker that records what the master sends it. */
@@ -11,6 +11,7 @@ class FakeTarget implements DispatchTarget {
   readonly pid = FakeTarget.nextPid++;
   readonly connections: Socket[] = [];
   readonly backlog: boolean[] = [];
+  readonly balance: (number | null)[] = [];
   /** Connections received when `routing-stopped` arrived. */
   stoppedAfter: number | undefined;
   readonly process = {
@@ -22,6 +23,7 @@ class FakeTarget implements DispatchTarget {
     ) => {
       if (message.type === 'connection') this.connections.push(handle!);
       else if (message.type === 'backlog') this.backlog.push(message.waiting);
+      else if (message.type === 'balance') this.balance.push(message.siblingFree);
       else if (message.type === 'routing-stopped') this.stoppedAfter = this.connections.length;
       done?.(null);
       return true;
@@ -156,4 +158,30 @@ test('with every worker draining, a connection handed off goes to a draining one
   d.stopRouting(b);
   d.handoff(connection());
   assert.equal(a.connections.length + b.connections.length, 1);
+});
+
+test("each worker hears of its least loaded sibling's free count when it moved by a step", () => {
+  const d = new Dispatcher();
+  const [a, b] = [new FakeTarget(), new FakeTarget()];
+  d.capacity(a, 1000);
+  assert.deepEqual(a.balance, [null], 'no sibling yet');
+  d.capacity(b, 1000);
+  assert.deepEqual([a.balance, b.balance], [[null, 1000], [1000]]);
+  d.capacity(a, 1000 - SHARE_STEP + 1);
+  assert.deepEqual(b.balance, [1000], 'less than a step');
+  d.capacity(a, 1000 - SHARE_STEP);
+  assert.deepEqual(b.balance, [1000, 1000 - SHARE_STEP]);
+  // What a hands off goes to b, the most free, and what is routed counts as b's until b reports.
+  for (let i = 0; i < SHARE_STEP; i++) d.handoff(connection());
+  assert.equal(b.connections.length, SHARE_STEP);
+  assert.deepEqual(a.balance, [null, 1000, 1000 - SHARE_STEP]);
+  d.remove(b);
+  d.capacity(a, 1000);
+  assert.deepEqual(a.balance.at(-1), null, 'alone again');
+  // Workers that queue beyond their slots (threads) take no part.
+  const [t1, t2] = [new FakeTarget(), new FakeTarget()];
+  const queueing = new Dispatcher();
+  queueing.capacity(t1, 4, true);
+  queueing.capacity(t2, -40, true);
+  assert.deepEqual([t1.balance, t2.balance], [[], []]);
 });
