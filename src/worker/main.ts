@@ -3,6 +3,7 @@
  * It loads the app, accepts on the inherited sockets, reports `booted`, and drains on SIGTERM.
  */
 import { TsunicornError } from '../errors.js';
+import { keepNativeResponse } from '../http/adapters/fast-response.js';
 import { loadApp } from '../http/app-loader.js';
 import { WORKER_BOOT_ENV, type WorkerBoot, type WorkerMessage } from '../ipc/messages.js';
 import { ExitCode } from '../lifecycle/exit-codes.js';
@@ -103,6 +104,7 @@ if (config.timeoutReport && config.timeout > 0)
 observability = await setUpObservability(boot, sendAndWait);
 await observability.hooks.run('afterFork', observability.worker);
 
+if (config.noFastResponse) keepNativeResponse();
 try {
   const workerClass = await workerClasses[config.workerClass]();
   running = await workerClass.start({

@@ -41,6 +41,46 @@ describe('app kinds', () => {
   }
 });
 
+describe('fetch responses', () => {
+  for (const args of [[], ['-k', 'threads', '--threads', '2'], ['--no-fast-response']]) {
+    test(`what a fetch app's Responses say is what the client gets (${args.join(' ') || 'defaults'})`, async (t) => {
+      const server = await startServer(
+        ['-w', '1', ...args, '-b', '127.0.0.1:0', fixture('fetch-responses.mjs')],
+        {
+          workers: 1,
+        },
+      );
+      t.after(() => server.kill());
+      await waitServing({ port: server.port }, '/kind');
+      const get = (path: string, method = 'GET') => request({ port: server.port }, path, { method });
+      assert.equal((await get('/kind')).body, args.includes('--no-fast-response') ? 'native' : 'fast');
+
+      const text = await get('/text');
+      assert.deepEqual([text.status, text.body], [201, 'héllo']);
+      assert.equal(text.headers['content-type'], 'text/plain;charset=UTF-8');
+      assert.equal(text.headers['content-length'], String(Buffer.byteLength('héllo')));
+      assert.equal(text.headers['x-shared'], 'yes');
+      const bytes = await get('/bytes');
+      assert.deepEqual(
+        [bytes.body, bytes.headers['x-bytes'], bytes.headers['content-type']],
+        ['hi', '2', undefined],
+      );
+      const json = await get('/json');
+      assert.deepEqual([json.body, json.headers['content-type']], ['{"ok":true}', 'application/json']);
+      const late = await get('/late');
+      assert.equal(late.headers['content-type'], 'text/html');
+      assert.deepEqual(late.headers['set-cookie'], ['a=1', 'b=2']);
+      const reread = await get('/reread');
+      assert.deepEqual([reread.body, reread.headers['x-first']], ['again', '1']);
+      const empty = await get('/empty');
+      assert.deepEqual([empty.status, empty.body], [204, '']);
+      const head = await get('/text', 'HEAD');
+      assert.deepEqual([head.status, head.body], [201, '']);
+      assert.equal((await get('/instance')).body, 'true');
+    });
+  }
+});
+
 describe('request handling', () => {
   test('Express: JSON bodies, and a throwing route gives 500 and a logged stack while the worker serves on', async (t) => {
     const server = await serve('express.ts');

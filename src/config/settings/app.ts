@@ -68,4 +68,12 @@ export const appSettings = [
     default: 'log',
     doc: 'What an unhandled promise rejection in a worker does: `log` it, or log it and replace the worker (`fatal`).',
   }),
+  setting({
+    key: 'noFastResponse',
+    section: 'app',
+    flags: ['--no-fast-response'],
+    kind: bool,
+    default: false,
+    doc: "Fetch apps: keep undici's `Response` as the global one. By default a worker serving a fetch app replaces it with a compatible `Response` that keeps a string or bytes body as given, so the server writes it in one piece instead of through a stream built for it (undici's constructor alone costs about 25 µs on Node 20); reading the body, `clone()` or passing it to undici builds the real one first, and `instanceof Response` holds for both, as with @hono/node-server. For an app that needs undici's own object everywhere.",
+  }),
 ] as const;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type FastParts, FastResponse, nativeResponse } from './fast-response.js';
 
 /**
  * The symbol under which undici keeps a Response's state, found by looking at one: its `body.source` is
@@ -9,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 let stateKey: symbol | undefined | null = null;
 
 function findStateKey(): symbol | undefined {
-  const probe = new Response('probe') as unknown as Record<symbol, { body?: { source?: unknown } }>;
+  const probe = new (nativeResponse())('probe') as unknown as Record<symbol, { body?: { source?: unknown } }>;
   return Object.getOwnPropertySymbols(probe).find((key) => probe[key]?.body?.source === 'probe');
 }
 
@@ -87,8 +88,11 @@ async function pump(res: ServerResponse, body: ReadableStream<Uint8Array>): Prom
 export function writeResponse(
   req: IncomingMessage,
   res: ServerResponse,
-  response: Response,
+  app: Response,
 ): Promise<void> | undefined {
+  const fast = FastResponse.parts(app);
+  if (fast) return writeFast(req, res, fast);
+  const response = FastResponse.real(app);
   // A flat [name, value, …] list: writeHead takes it as is. Iterating Headers yields each Set-Cookie on its
   // own, where get() would join them with commas, which breaks cookies with dates.
   const headers: string[] = [];
@@ -113,4 +117,24 @@ export function writeResponse(
     return stream?.cancel().catch(() => {});
   }
   return pump(res, stream);
+}
+
+/** A FastResponse as it was made: its headers and body written with one `end()`. */
+function writeFast(
+  req: IncomingMessage,
+  res: ServerResponse,
+  { status, statusText, headers, body }: FastParts,
+): undefined {
+  if (body !== null && req.method !== 'HEAD' && status !== 204 && status !== 304) {
+    if (!headers.includes('content-length'))
+      headers.push(
+        'content-length',
+        String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+      );
+    res.writeHead(status, statusText || undefined, headers);
+    res.end(body);
+    return;
+  }
+  res.writeHead(status, statusText || undefined, headers);
+  res.end();
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { respondAppError } from '../app-error.js';
 import { clientOf } from '../client.js';
 import { type Adapter, binding, type RequestHandler } from './adapter.js';
+import { installFastResponse } from './fast-response.js';
 import { closedEarly, IncomingRequest, requestUrl, supportsLazyRequests } from './fetch-request.js';
 import { writeResponse } from './fetch-response.js';
 
@@ -38,6 +39,7 @@ function settle(req: IncomingMessage, res: ServerResponse, response: unknown): v
 
 /** Serves a Web fetch handler: streams bodies both ways, aborts the Request's signal when the client leaves. */
 export function fromFetch(handler: FetchHandler): RequestHandler {
+  installFastResponse();
   const lazy = supportsLazyRequests();
   return (req, res) => {
     if (forbiddenMethods.has(req.method ?? '')) {

@@ -21,6 +21,7 @@ export const threadsWorker: WorkerClass = {
         cwd: process.cwd(),
         logLevel: config.logLevel,
         unhandledRejection: config.unhandledRejection,
+        noFastResponse: config.noFastResponse,
       },
       // --timeout 0 turns hung-worker detection off, for threads as for the main loop.
       hungAfterMs: config.timeout > 0 ? config.timeout * 1000 : Number.POSITIVE_INFINITY,

@@ -10,6 +10,7 @@ export interface ThreadBoot {
   readonly cwd: string;
   readonly logLevel: Level;
   readonly unhandledRejection: string;
+  readonly noFastResponse: boolean;
 }
 
 export interface RequestHead {

@@ -8,6 +8,7 @@ import { Duplex } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { TsunicornError } from '../../errors.js';
 import type { AppBinding } from '../../http/adapters/adapter.js';
+import { keepNativeResponse } from '../../http/adapters/fast-response.js';
 import { loadApp } from '../../http/app-loader.js';
 import { log, setLogLevel } from '../../logging/logger.js';
 import {
@@ -208,6 +209,7 @@ let app: AppBinding | undefined;
 // until the main thread has read why and ends it.
 port.on('message', (message: ToThread) => onMessage(app!, message));
 try {
+  if (boot.noFastResponse) keepNativeResponse();
   app = await loadApp(boot.app, boot.cwd);
   setInterval(() => post({ t: 'beat' }), 1000);
   post({ t: 'ready' });
