@@ -14,6 +14,8 @@ import { inspect } from 'node:util';
  *
  * Bodies of other kinds (streams, Blob, FormData, URLSearchParams), and arguments the real constructor
  * would reject, build the real Response at once, so its errors are thrown where the standard throws them.
+ * One difference remains: bytes are kept, not copied (a copy of a 64 KiB body costs what the stream did), so
+ * an app that changes a Uint8Array after making a Response of it, before returning it, sends the change.
  */
 
 /**
