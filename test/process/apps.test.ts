@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, test } from 'node:test';
+import { supportsBufferedBodies } from '../../src/http/adapters/fetch-response.ts';
 import { fixture, request, startServer, waitServing } from '../helpers/server.ts';
 
 /** Each app kind, served unchanged: [spec, expected body of GET /]. */
@@ -58,7 +59,9 @@ describe('fetch responses', () => {
       const text = await get('/text');
       assert.deepEqual([text.status, text.body], [201, 'héllo']);
       assert.equal(text.headers['content-type'], 'text/plain;charset=UTF-8');
-      assert.equal(text.headers['content-length'], String(Buffer.byteLength('héllo')));
+      // undici's own Response hides what it was built from on Node 26: its body is streamed, chunked.
+      const length = args.includes('--no-fast-response') && !supportsBufferedBodies() ? undefined : '6';
+      assert.equal(text.headers['content-length'], length);
       assert.equal(text.headers['x-shared'], 'yes');
       const bytes = await get('/bytes');
       assert.deepEqual(

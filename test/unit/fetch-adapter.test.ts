@@ -4,6 +4,7 @@ import { createServer, request as httpRequest, IncomingMessage, ServerResponse }
 import type { AddressInfo } from 'node:net';
 import { Socket } from 'node:net';
 import { before, describe, test } from 'node:test';
+import { nativeResponse } from '../../src/http/adapters/fast-response.ts';
 import { fromFetch } from '../../src/http/adapters/fetch.ts';
 import { IncomingRequest, requestUrl, supportsLazyRequests } from '../../src/http/adapters/fetch-request.ts';
 import { supportsBufferedBodies } from '../../src/http/adapters/fetch-response.ts';
@@ -195,7 +196,9 @@ describe('the Request a fetch app receives', () => {
 });
 
 describe('the response a fetch app returns', () => {
-  // Where undici hides what a Response was built from (Node 26), every body is streamed, chunked.
+  // The global Response is the FastResponse fromFetch installed: a string or bytes body goes out with its
+  // length on every Node. undici's own shows what it was built from except on Node 26, where such a body is
+  // streamed, chunked.
   const buffered = supportsBufferedBodies();
   const lengthOr = (n: string) => (buffered ? [n] : []);
   async function serve(respond: () => Response | Promise<Response>, method = 'GET') {
@@ -230,8 +233,8 @@ describe('the response a fetch app returns', () => {
       return r;
     });
     assert.equal(body, 'héllo');
-    assert.deepEqual(header(raw, 'content-length'), lengthOr('6'));
-    assert.deepEqual(header(raw, 'transfer-encoding'), buffered ? [] : ['chunked']);
+    assert.deepEqual(header(raw, 'content-length'), ['6']);
+    assert.deepEqual(header(raw, 'transfer-encoding'), []);
     assert.deepEqual(header(raw, 'set-cookie'), ['a=1; Expires=Wed, 21 Oct 2099 07:28:00 GMT', 'b=2']);
     assert.deepEqual(header(raw, 'x-a'), ['1']);
   });
@@ -239,12 +242,29 @@ describe('the response a fetch app returns', () => {
   test('bytes and JSON bodies too; a HEAD answer has none', async () => {
     const bytes = await serve(() => new Response(new Uint8Array([104, 105])));
     assert.equal(bytes.body, 'hi');
-    assert.deepEqual(header(bytes.raw, 'content-length'), lengthOr('2'));
+    assert.deepEqual(header(bytes.raw, 'content-length'), ['2']);
     const json = await serve(() => Response.json({ a: 1 }));
     assert.equal(json.body, '{"a":1}');
-    assert.deepEqual(header(json.raw, 'content-length'), lengthOr('7'));
+    assert.deepEqual(header(json.raw, 'content-length'), ['7']);
     const head = await serve(() => new Response('not sent'), 'HEAD');
     assert.equal(head.body, '');
+  });
+
+  test("undici's own Response: buffered where undici shows its source, streamed otherwise", async () => {
+    assert.equal(Object.getPrototypeOf(Response), nativeResponse(), 'fromFetch installed FastResponse');
+    const Native = nativeResponse();
+    const { raw, body } = await serve(() => {
+      const r = new Native('héllo', { headers: { 'x-a': '1' } });
+      r.headers.append('set-cookie', 'a=1');
+      r.headers.append('set-cookie', 'b=2');
+      return r;
+    });
+    assert.equal(body, 'héllo');
+    assert.deepEqual(header(raw, 'content-length'), lengthOr('6'));
+    assert.deepEqual(header(raw, 'transfer-encoding'), buffered ? [] : ['chunked']);
+    assert.deepEqual(header(raw, 'set-cookie'), ['a=1', 'b=2']);
+    const json = await serve(() => Native.json({ a: 1 }));
+    assert.deepEqual([json.body, header(json.raw, 'content-length')], ['{"a":1}', lengthOr('7')]);
   });
 
   test('a stream body, or a body the app already started reading, is streamed', async () => {
