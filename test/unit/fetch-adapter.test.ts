@@ -125,12 +125,25 @@ describe('the Request a fetch app receives', () => {
     assert.equal(Object.prototype.toString.call(request), '[object Request]');
   });
 
-  test('a body is read through the real Request, once', async () => {
-    const req = incoming('POST', '/', ['content-type', 'application/json'], '{"a":1}');
-    const request = new IncomingRequest(req, responseTo(req), 'http://h/') as unknown as Request;
+  test('a body is read straight from the request stream, once, decoded as the standard decodes it', async () => {
+    const read = (body: string, method = 'POST') => {
+      const req = incoming(method, '/', ['content-type', 'application/json'], body);
+      return new IncomingRequest(req, responseTo(req), 'http://h/') as unknown as Request;
+    };
+    const request = read('{"a":1}');
     assert.deepEqual(await request.json(), { a: 1 });
     assert.equal(request.bodyUsed, true);
     await assert.rejects(request.text(), TypeError);
+    assert.equal(await read('\uFEFFhé').text(), 'hé', 'a BOM is stripped');
+    await assert.rejects(read('{nope').json(), SyntaxError);
+    assert.deepEqual([...new Uint8Array(await read('ab').arrayBuffer())], [97, 98]);
+    const get = read('', 'GET');
+    assert.deepEqual([await get.text(), await get.text(), get.bodyUsed], ['', '', false]);
+    // Once the real Request exists, it reads the body.
+    const handed = read('{"b":2}');
+    assert.equal(handed.body instanceof ReadableStream, true);
+    assert.deepEqual(await handed.json(), { b: 2 });
+    assert.equal(handed.bodyUsed, true);
   });
 
   test('its signal aborts when the client leaves, whether it was asked for before or after', () => {

@@ -1,6 +1,41 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 
+const utf8 = new TextDecoder();
+
+/**
+ * The whole body of a request, from its 'data' events. node:stream/consumers' buffer() does the same through
+ * an async iterator, which measured 0.63× node cluster on the bench's JSON echo against 1.01× this way.
+ */
+function collect(req: IncomingMessage): Promise<Buffer> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+    };
+    const settle = (err?: Error) => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('close', onClose);
+      req.off('error', settle);
+      if (err) reject(err);
+      else resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onEnd = () => settle();
+    // After 'end' the listeners are gone: a 'close' seen here is a client that left mid-body.
+    const onClose = () =>
+      settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('close', onClose);
+    req.on('error', settle);
+    if (req.destroyed) onClose();
+  });
+}
+
 /**
  * Host values seen recently, normalised as the URL parser would (lower case, default port dropped). Hosts
  * come from clients, so the map is bounded: it is cleared when full rather than evicted piecemeal.
@@ -73,6 +108,8 @@ export class IncomingRequest {
   #headers: Headers | undefined;
   #controller: AbortController | undefined;
   #real: Request | undefined;
+  /** The body was read by text(), json(), arrayBuffer() or bytes() before any real Request was built. */
+  #read = false;
 
   constructor(req: IncomingMessage, res: ServerResponse, url: string) {
     this.#req = req;
@@ -121,7 +158,38 @@ export class IncomingRequest {
   }
 
   get bodyUsed(): boolean {
-    return this.#hasBody() ? this.toRequest().bodyUsed : false;
+    return this.#read || !!this.#real?.bodyUsed;
+  }
+
+  /**
+   * The body read straight from Node's stream, without the web stream and the real Request around it (most
+   * of the cost of `await request.json()` on a small body); what the standard methods do with the bytes is
+   * done the standard way (TextDecoder strips a BOM, as UTF-8 decode does).
+   */
+  async #bytes(): Promise<Buffer> {
+    if (this.#real) return Buffer.from(await this.#real.arrayBuffer());
+    // A GET or HEAD has no body, which reads as empty as often as asked.
+    if (!this.#hasBody()) return Buffer.alloc(0);
+    if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
+    this.#read = true;
+    return collect(this.#req);
+  }
+
+  async text(): Promise<string> {
+    return utf8.decode(await this.#bytes());
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(utf8.decode(await this.#bytes()));
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.#bytes();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(await this.arrayBuffer());
   }
 
   #hasBody(): boolean {
