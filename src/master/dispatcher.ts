@@ -116,11 +116,18 @@ export class Dispatcher {
    * queue beyond their slots (threads) have few slots and balance by their queues instead; they take no part.
    */
   #balance(): void {
-    const balanced = [...this.#free].filter(([worker]) => !this.#queueing.has(worker));
-    for (const [worker] of balanced) {
-      let siblingFree: number | null = null;
-      for (const [other, free] of balanced)
-        if (other !== worker) siblingFree = Math.max(siblingFree ?? free, free);
+    // A worker's least loaded sibling is the most free worker, or, for that worker itself, the runner-up.
+    let best: DispatchTarget | undefined;
+    let most: number | null = null;
+    let second: number | null = null;
+    for (const [worker, free] of this.#free) {
+      if (this.#queueing.has(worker)) continue;
+      if (most === null || free > most) [best, most, second] = [worker, free, most];
+      else if (second === null || free > second) second = free;
+    }
+    for (const worker of this.#free.keys()) {
+      if (this.#queueing.has(worker)) continue;
+      const siblingFree = worker === best ? second : most;
       const told = this.#told.get(worker);
       const unchanged =
         told !== undefined &&

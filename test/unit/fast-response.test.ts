@@ -23,8 +23,13 @@ test('a string body is written as made, with the Content-Type the real Response 
     status: 201,
     statusText: 'Made',
     headers: ['x-one', '1', 'content-type', 'text/plain;charset=UTF-8'],
+    hasLength: false,
     body: 'héllo',
   });
+  assert.equal(
+    FastResponse.parts(new Response('x', { headers: { 'Content-Length': '1' } }))?.hasLength,
+    true,
+  );
   assert.equal(r.status, 201);
   assert.equal(r.ok, true);
   assert.equal(r.headers.get('content-type'), 'text/plain;charset=UTF-8');

@@ -56,14 +56,25 @@ function plainInit(init: ResponseInit | undefined): boolean {
   );
 }
 
-/** What the server writes for a FastResponse that nothing has turned into a real one. */
-export interface FastParts {
+/** A response's status line and headers, as the server writes them. */
+export interface ResponseHead {
   readonly status: number;
   readonly statusText: string;
-  /** Flat [name, value, …], names in lower case, with the Content-Type the real Response would add. */
+  /** Flat [name, value, …], names in lower case, as writeHead takes them. */
   readonly headers: string[];
+  readonly hasLength: boolean;
+}
+
+/**
+ * What the server writes for a FastResponse that nothing has turned into a real one; its headers have the
+ * Content-Type the real Response would add.
+ */
+export interface FastParts extends ResponseHead {
   readonly body: FastBody | null;
 }
+
+/** The Content-Type the real constructor gives a string body. */
+const TEXT_TYPE = 'text/plain;charset=UTF-8';
 
 export class FastResponse {
   #body: FastBody | null;
@@ -129,7 +140,7 @@ export class FastResponse {
     return {
       status: value.#status,
       statusText: value.#statusText,
-      headers: value.#flatHeaders(),
+      ...value.#flatHeaders(),
       body: value.#body,
     };
   }
@@ -152,20 +163,22 @@ export class FastResponse {
     return this.#real;
   }
 
-  #flatHeaders(): string[] {
-    const flat: string[] = [];
+  #flatHeaders(): { headers: string[]; hasLength: boolean } {
+    const headers: string[] = [];
     let hasType = false;
+    let hasLength = false;
     const add = (name: string, value: string) => {
       const lower = name.toLowerCase();
       if (lower === 'content-type') hasType = true;
-      flat.push(lower, value);
+      else if (lower === 'content-length') hasLength = true;
+      headers.push(lower, value);
     };
     const source = this.#headers ?? this.#source;
     if (source instanceof Headers) for (const [name, value] of source) add(name, value);
     else if (Array.isArray(source)) for (const [name, value] of source) add(name!, String(value));
     else if (source) for (const name in source) add(name, String((source as Record<string, string>)[name]));
-    if (!hasType && typeof this.#body === 'string') flat.push('content-type', 'text/plain;charset=UTF-8');
-    return flat;
+    if (!hasType && typeof this.#body === 'string') headers.push('content-type', TEXT_TYPE);
+    return { headers, hasLength };
   }
 
   get status(): number {
@@ -186,7 +199,7 @@ export class FastResponse {
     if (!this.#headers) {
       this.#headers = new Headers(this.#source);
       if (typeof this.#body === 'string' && !this.#headers.has('content-type'))
-        this.#headers.set('content-type', 'text/plain;charset=UTF-8');
+        this.#headers.set('content-type', TEXT_TYPE);
     }
     return this.#headers;
   }

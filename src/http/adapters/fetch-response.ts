@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type FastParts, FastResponse, nativeResponse } from './fast-response.js';
+import { FastResponse, nativeResponse, type ResponseHead } from './fast-response.js';
 
 /**
  * The symbol under which undici keeps a Response's state, found by looking at one: its `body.source` is
@@ -34,14 +34,29 @@ interface BodyState {
  * `new Response(bytes)`, `Response.json(value)`): written with one `end()` and a Content-Length instead of
  * being pumped through the body's stream.
  */
-function bufferedBody(response: Response): { source: string | Uint8Array; length: number } | undefined {
+function bufferedBody(response: Response): string | Uint8Array | undefined {
   if (!supportsBufferedBodies()) return undefined;
   const body = (response as unknown as Record<symbol, { body?: BodyState | null }>)[stateKey!]?.body;
   if (!body || typeof body.length !== 'number' || body.stream?.locked || response.bodyUsed) return undefined;
   const { source } = body;
-  if (typeof source === 'string' || source instanceof Uint8Array) return { source, length: body.length };
+  if (typeof source === 'string' || source instanceof Uint8Array) return source;
   return undefined;
 }
+
+/** Writes the head, with a body that is here whole (a string or bytes) in the same `end()`. */
+function writeWhole(res: ServerResponse, head: ResponseHead, body?: string | Uint8Array): void {
+  if (body !== undefined && !head.hasLength)
+    head.headers.push(
+      'content-length',
+      String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+    );
+  res.writeHead(head.status, head.statusText || undefined, head.headers);
+  res.end(body);
+}
+
+/** Whether a response to this request with this status carries a body. */
+const sendsBody = (req: IncomingMessage, status: number) =>
+  req.method !== 'HEAD' && status !== 204 && status !== 304;
 
 function waitWritable(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -91,7 +106,10 @@ export function writeResponse(
   app: Response,
 ): Promise<void> | undefined {
   const fast = FastResponse.parts(app);
-  if (fast) return writeFast(req, res, fast);
+  if (fast) {
+    writeWhole(res, fast, fast.body !== null && sendsBody(req, fast.status) ? fast.body : undefined);
+    return;
+  }
   const response = FastResponse.real(app);
   // A flat [name, value, …] list: writeHead takes it as is. Iterating Headers yields each Set-Cookie on its
   // own, where get() would join them with commas, which breaks cookies with dates.
@@ -101,40 +119,18 @@ export function writeResponse(
     headers.push(name, value);
     if (name === 'content-length') hasLength = true;
   }
-  const { status } = response;
+  const head = { status: response.status, statusText: response.statusText, headers, hasLength };
+  const sends = sendsBody(req, head.status);
   const body = bufferedBody(response);
-  const noBody = req.method === 'HEAD' || status === 204 || status === 304;
-  if (body && !noBody) {
-    if (!hasLength) headers.push('content-length', String(body.length));
-    res.writeHead(status, response.statusText || undefined, headers);
-    res.end(body.source);
+  if (body !== undefined && sends) {
+    writeWhole(res, head, body);
     return;
   }
-  res.writeHead(status, response.statusText || undefined, headers);
   const stream = response.body;
-  if (!stream || noBody) {
-    res.end();
+  if (!stream || !sends) {
+    writeWhole(res, head);
     return stream?.cancel().catch(() => {});
   }
+  res.writeHead(head.status, head.statusText || undefined, headers);
   return pump(res, stream);
-}
-
-/** A FastResponse as it was made: its headers and body written with one `end()`. */
-function writeFast(
-  req: IncomingMessage,
-  res: ServerResponse,
-  { status, statusText, headers, body }: FastParts,
-): undefined {
-  if (body !== null && req.method !== 'HEAD' && status !== 204 && status !== 304) {
-    if (!headers.includes('content-length'))
-      headers.push(
-        'content-length',
-        String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
-      );
-    res.writeHead(status, statusText || undefined, headers);
-    res.end(body);
-    return;
-  }
-  res.writeHead(status, statusText || undefined, headers);
-  res.end();
 }
