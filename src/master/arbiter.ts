@@ -580,6 +580,7 @@ export class Arbiter {
           if (w.serving) this.#dispatcher.capacity(w, message.free, message.queues);
           return;
         case 'handoff':
+          this.#observer.workerMessage?.(w, message);
           return this.#dispatcher.handoff(handle as Socket);
         case 'stop-routing':
           return this.#dispatcher.stopRouting(w);

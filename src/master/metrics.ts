@@ -58,6 +58,7 @@ export class MetricsServer {
   readonly #exited = new Map<WorkerHandle, { snapshot: Snapshot; at: number }>();
   #retired: Snapshot = [];
   readonly #restarts: Counter<'reason'>;
+  readonly #handoffs: Counter;
   readonly #server: Server;
 
   private constructor(workers: () => readonly WorkerHandle[]) {
@@ -69,6 +70,11 @@ export class MetricsServer {
       registers: [this.#registry],
     });
     for (const reason of restartReasons) this.#restarts.inc({ reason }, 0);
+    this.#handoffs = new Counter({
+      name: 'tsunicorn_connection_handoffs_total',
+      help: 'Connections a full worker passed to the master to be served by another; a steady rate means every worker is busy.',
+      registers: [this.#registry],
+    });
     const states: WorkerState[] = ['spawned', 'booting', 'ready', 'draining'];
     new Gauge({
       name: 'tsunicorn_workers',
@@ -130,6 +136,7 @@ export class MetricsServer {
 
   readonly observer: Partial<ArbiterObserver> = {
     workerMessage: (w, message) => {
+      if (message.type === 'handoff') this.#handoffs.inc();
       if (message.type !== 'metrics' || !Array.isArray(message.metrics)) return;
       const exited = this.#exited.get(w);
       if (exited) exited.snapshot = cumulative(message.metrics as Snapshot);

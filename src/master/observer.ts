@@ -17,7 +17,7 @@ export interface ArbiterObserver {
   beforeSpawn(plan: SpawnPlan): void;
   workerBooted(worker: WorkerHandle): void;
   workerExited(worker: WorkerHandle, code: number | null, signal: string | null): void;
-  /** A worker's message the arbiter itself has no use for (metrics). */
+  /** A worker's message the arbiter itself has no use for (metrics, stats), and each handoff, to count it. */
   workerMessage(worker: WorkerHandle, message: WorkerMessage): void;
   /** The worker aborted for silence past `timeout`. */
   workerAborted(worker: WorkerHandle): void;

@@ -4,6 +4,15 @@ import { markMasterDraining } from '../http/health.js';
 import { holdReceivedSocket } from '../ipc/handles.js';
 import { isMasterMessage, SHARE_SLACK, SHARE_STEP, type WorkerMessage } from '../ipc/messages.js';
 
+/**
+ * How long a full worker holds a connection it accepted before passing it to the master. A slot that frees
+ * meanwhile takes it without a round trip through the master: a sync worker, full whenever it serves,
+ * accepts the next connection while its request is still being answered.
+ */
+const HOLD_MS = 2;
+/** How many connections a full worker holds at once; it passes the rest to the master at once. */
+const HOLD_MAX = 4;
+
 export interface AdmissionOptions {
   /** Inherited listener fds. */
   readonly fds: readonly number[];
@@ -30,8 +39,8 @@ export interface AdmissionOptions {
 /**
  * One admission mechanism for every worker class. The worker accepts straight from the shared sockets while
  * it has a free slot. Node's event loop accepts eagerly, in bursts, whenever it is free; a connection it
- * accepts while full is passed, unread, to the master, which routes it to a worker with a free slot or
- * queues it. A connection the master passes here is always kept: served at once, or queued until a slot
+ * accepts while full is held for HOLD_MS in case a slot frees, then passed, unread, to the master, which
+ * routes it to a worker with a free slot or queues it. A connection the master passes here is always kept: served at once, or queued until a slot
  * frees, never bounced back, so it cannot circulate.
  */
 export class Admission {
@@ -39,6 +48,10 @@ export class Admission {
   readonly #listeners: Server[] = [];
   /** Connections the master passed while every slot was taken, served first as slots free. */
   readonly #waiting: Socket[] = [];
+  /** Connections this worker accepted while full, for HOLD_MS each, oldest first. */
+  readonly #held: Array<{ socket: Socket; timer: NodeJS.Timeout }> = [];
+  /** The last slot that freed while the master queued connections went to its queue. */
+  #ceded = false;
   #free: number;
   #reported = -1;
   #reportPending = false;
@@ -102,9 +115,12 @@ export class Admission {
     this.#changed();
   }
 
-  /** Gives a slot back; the longest-waiting connection from the master takes it if there is one. */
+  /**
+   * Gives a slot back; the longest-waiting connection from the master takes it if there is one, else one held
+   * here.
+   */
   release(): void {
-    const next = this.#waiting.shift();
+    const next = this.#waiting.shift() ?? this.#takeHeld();
     if (next) {
       this.#options.serve(next);
       return;
@@ -142,11 +158,45 @@ export class Admission {
       // The master queues connections only while no worker has a free slot; a full worker hands a connection
       // off as usual until then, for a worker that has one.
       this.#options.refuse(socket);
-    } else if (process.connected) {
-      process.send!({ type: 'handoff' } satisfies WorkerMessage, socket);
+    } else if (this.#free <= 0 && !this.#options.queues && this.#held.length < HOLD_MAX) {
+      // Also while the master queues connections: a slot that frees then alternates between the two queues.
+      this.#hold(socket);
     } else {
-      this.#waiting.push(socket);
+      this.#handOff(socket);
     }
+  }
+
+  #handOff(socket: Socket): void {
+    if (process.connected && !this.#draining)
+      process.send!({ type: 'handoff' } satisfies WorkerMessage, socket);
+    else this.#waiting.push(socket);
+  }
+
+  /**
+   * The oldest held connection, to take a slot that freed. While the master queues connections, every other
+   * slot is left to its queue instead: fresh connections held here must not overtake the ones waiting there
+   * for good.
+   */
+  #takeHeld(): Socket | undefined {
+    if (this.#held.length === 0) return undefined;
+    if (this.#backlog) {
+      this.#ceded = !this.#ceded;
+      if (this.#ceded) return undefined;
+    }
+    const { socket, timer } = this.#held.shift()!;
+    clearTimeout(timer);
+    return socket;
+  }
+
+  #hold(socket: Socket): void {
+    const entry = {
+      socket,
+      timer: setTimeout(() => {
+        this.#held.splice(this.#held.indexOf(entry), 1);
+        this.#handOff(socket);
+      }, HOLD_MS),
+    };
+    this.#held.push(entry);
   }
 
   /**

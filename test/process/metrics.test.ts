@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { fixture, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
 
@@ -65,6 +66,41 @@ describe('statsd and Prometheus', () => {
         packets.some((p) => /^shop\.tsunicorn\.workers:2\|g\|#env:test$/.test(p)),
       `statsd packets, got ${JSON.stringify(packets)}`,
     );
+  });
+
+  test('a sync worker busy for longer than a moment passes the connections it accepts to the master, counted', async (t) => {
+    const server = await startServer(
+      [
+        '-k',
+        'sync',
+        '-w',
+        '1',
+        '-b',
+        '127.0.0.1:0',
+        '--metrics-bind',
+        '127.0.0.1:0',
+        fixture('concurrency.mjs'),
+      ],
+      { workers: 1 },
+    );
+    t.after(() => server.kill());
+    const metricsPort = Number(
+      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
+    );
+    await waitServing({ port: server.port });
+    const before = sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total');
+    // The kernel hands connections over in the order they came: the first takes the worker's one slot, the
+    // three after it are held a moment and then passed on, and come back once the slot frees.
+    const first = connected(server.port, '/sleep?ms=1000');
+    await first.open;
+    const rest = [1, 2, 3].map(() => connected(server.port, '/'));
+    await Promise.all(rest.map((r) => r.open));
+    const replies = await Promise.all([first, ...rest].map((r) => r.reply));
+    assert.deepEqual(
+      replies.map((r) => r.split(' ')[1]),
+      ['200', '200', '200', '200'],
+    );
+    assert.equal(sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total') - before, 3);
   });
 
   test('/metrics counts every request across workers and never goes down across a HUP', async (t) => {
@@ -140,3 +176,22 @@ describe('statsd and Prometheus', () => {
     assert.equal(sum(await scrape(metricsPort), 'tsunicorn_worker_restarts_total{reason="reload"}'), 2);
   });
 });
+
+/** A connection that sends one request with `Connection: close`: `open` once connected, `reply` the raw answer. */
+function connected(port: number, path: string): { open: Promise<void>; reply: Promise<string> } {
+  const socket = connect(port, '127.0.0.1');
+  const open = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const reply = new Promise<string>((resolve, reject) => {
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.once('end', () => resolve(text));
+    socket.once('error', reject);
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  return { open, reply };
+}

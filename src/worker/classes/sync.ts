@@ -18,6 +18,6 @@ export const syncWorker: WorkerClass = {
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
     // and a request pipelined behind the first gets a 503 instead of running beside it.
     http.server.maxRequestsPerSocket = 1;
-    return serveOnEventLoop(http, { fds, backlog: config.backlog, capacity: 1 });
+    return serveOnEventLoop(http, { fds, backlog: config.backlog, capacity: 1, oneResponse: true });
   },
 };
