@@ -166,10 +166,17 @@ export class Admission {
     }
   }
 
+  /** To the master, or, with no master to route it (draining, or the channel gone), kept here. */
   #handOff(socket: Socket): void {
-    if (process.connected && !this.#draining)
+    if (process.connected && !this.#draining) {
       process.send!({ type: 'handoff' } satisfies WorkerMessage, socket);
-    else this.#waiting.push(socket);
+    } else if (this.#free > 0) {
+      this.#free--;
+      this.#changed();
+      this.#options.serve(socket);
+    } else {
+      this.#waiting.push(socket);
+    }
   }
 
   /**
@@ -179,7 +186,8 @@ export class Admission {
    */
   #takeHeld(): Socket | undefined {
     if (this.#held.length === 0) return undefined;
-    if (this.#backlog) {
+    // The master routes to a draining worker only as a last resort: a slot ceded there would stay empty.
+    if (this.#backlog && !this.#draining) {
       this.#ceded = !this.#ceded;
       if (this.#ceded) return undefined;
     }
