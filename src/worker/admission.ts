@@ -135,6 +135,12 @@ export class Admission {
    * slots free.
    */
   async drain(): Promise<void> {
+    // Held connections go to the master ahead of `stop-routing`, for a worker that stays. Otherwise a held one
+    // could outlive the worker: with its slot ceded to the master's queue, nothing here would serve it.
+    for (const { socket, timer } of this.#held.splice(0)) {
+      clearTimeout(timer);
+      this.#handOff(socket);
+    }
     this.#draining = true;
     for (const server of this.#listeners) server.close();
     if (!process.connected) return;
