@@ -181,6 +181,11 @@ export class HttpServer {
 
   /** `beyondCap`: the worker is full and sheds (shedsBeyondCap); each request gets a 503 and the close. */
   accept(socket: Socket, beyondCap = false): void {
+    // node:http turns Nagle's algorithm off on the connections it accepts itself (its noDelay option); these
+    // come from the worker's listener or the master. With it on, the second part of a response written in
+    // two (a chunked body's end, a stream) waited for the client's delayed ACK: 40 ms on a kept-alive
+    // connection.
+    socket.setNoDelay(true);
     if (this.#proxyProtocol) this.#proxyProtocol(socket, (s) => this.#serve(s, beyondCap));
     else this.#serve(socket, beyondCap);
   }

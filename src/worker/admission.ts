@@ -40,8 +40,8 @@ export interface AdmissionOptions {
  * One admission mechanism for every worker class. The worker accepts straight from the shared sockets while
  * it has a free slot. Node's event loop accepts eagerly, in bursts, whenever it is free; a connection it
  * accepts while full is held for HOLD_MS in case a slot frees, then passed, unread, to the master, which
- * routes it to a worker with a free slot or queues it. A connection the master passes here is always kept: served at once, or queued until a slot
- * frees, never bounced back, so it cannot circulate.
+ * routes it to a worker with a free slot or queues it. A connection the master passes here is always kept:
+ * served at once, or queued until a slot frees, never bounced back, so it cannot circulate.
  */
 export class Admission {
   readonly #options: AdmissionOptions;
