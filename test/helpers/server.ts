@@ -216,6 +216,11 @@ export function request(
   });
 }
 
+/** The port of the master's Prometheus endpoint, started with `--metrics-bind 127.0.0.1:0`. */
+export async function metricsPortOf(server: Server): Promise<number> {
+  return Number((await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1]);
+}
+
 /** Waits until the server answers 200 on `path` (workers booted and accepting). */
 export async function waitServing(target: { port?: number; socketPath?: string }, path = '/'): Promise<void> {
   await waitFor(

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import { fixture, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import { fixture, metricsPortOf, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
 
 /** Checks every line against the Prometheus text exposition format; returns the samples by series. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -84,9 +84,7 @@ describe('statsd and Prometheus', () => {
       { workers: 1 },
     );
     t.after(() => server.kill());
-    const metricsPort = Number(
-      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
-    );
+    const metricsPort = await metricsPortOf(server);
     await waitServing({ port: server.port });
     const before = sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total');
     // The kernel hands connections over in the order they came: the first takes the worker's one slot, the
@@ -109,9 +107,7 @@ describe('statsd and Prometheus', () => {
       { workers: 2 },
     );
     t.after(() => server.kill());
-    const metricsPort = Number(
-      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
-    );
+    const metricsPort = await metricsPortOf(server);
     await waitServing({ port: server.port });
     const first = await scrape(metricsPort);
     for (const name of [

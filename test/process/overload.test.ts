@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { fixture, request, type Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import {
+  fixture,
+  metricsPortOf,
+  request,
+  type Server,
+  startServer,
+  waitFor,
+  waitServing,
+} from '../helpers/server.ts';
 
 describe('overload shedding', () => {
   let server: Server;
@@ -78,9 +86,7 @@ describe('overload shedding at the connection cap', () => {
       { workers: 1 },
     );
     t.after(() => server.kill());
-    const metricsPort = Number(
-      (await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)\/metrics/))[1],
-    );
+    const metricsPort = await metricsPortOf(server);
     await waitServing({ port: server.port });
     // Two idle keep-alive connections hold both slots.
     const holders = [0, 1].map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
