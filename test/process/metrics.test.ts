@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { connect } from 'node:net';
 import { describe, test } from 'node:test';
 import { fixture, metricsPortOf, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import { getAndClose } from '../wire/raw.ts';
 
 /** Checks every line against the Prometheus text exposition format; returns the samples by series. */
 function parsePrometheus(text: string): Map<string, number> {
@@ -89,9 +89,9 @@ describe('statsd and Prometheus', () => {
     const before = sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total');
     // The kernel hands connections over in the order they came: the first takes the worker's one slot, the
     // three after it are held a moment and then passed on, and come back once the slot frees.
-    const first = connected(server.port, '/sleep?ms=1000');
+    const first = getAndClose(server.port, '/sleep?ms=1000');
     await first.open;
-    const rest = [1, 2, 3].map(() => connected(server.port, '/'));
+    const rest = [1, 2, 3].map(() => getAndClose(server.port, '/'));
     await Promise.all(rest.map((r) => r.open));
     const replies = await Promise.all([first, ...rest].map((r) => r.reply));
     assert.deepEqual(
@@ -172,22 +172,3 @@ describe('statsd and Prometheus', () => {
     assert.equal(sum(await scrape(metricsPort), 'tsunicorn_worker_restarts_total{reason="reload"}'), 2);
   });
 });
-
-/** A connection that sends one request with `Connection: close`: `open` once connected, `reply` the raw answer. */
-function connected(port: number, path: string): { open: Promise<void>; reply: Promise<string> } {
-  const socket = connect(port, '127.0.0.1');
-  const open = new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  const reply = new Promise<string>((resolve, reject) => {
-    let text = '';
-    socket.on('data', (d) => {
-      text += d;
-    });
-    socket.once('end', () => resolve(text));
-    socket.once('error', reject);
-  });
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  return { open, reply };
-}

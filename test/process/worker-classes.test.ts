@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { establishedConnections } from '../helpers/proc.ts';
 import {
@@ -11,6 +11,7 @@ import {
   waitFor,
   waitServing,
 } from '../helpers/server.ts';
+import { getAndClose, open } from '../wire/raw.ts';
 
 const app = fixture('concurrency.mjs');
 
@@ -186,29 +187,12 @@ describe('async', () => {
     const held = timed(server.port, '/sleep?ms=500');
     await new Promise((r) => setTimeout(r, 100));
     // Written in the same instant as the connect, before the worker could have handed it on.
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(server.port, '127.0.0.1');
-      socket.write('GET /sleep?ms=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-      let text = '';
-      socket.on('data', (d) => {
-        text += d;
-      });
-      socket.on('end', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const raw = await getAndClose(server.port, '/sleep?ms=1').reply;
     assert.match(raw, /^HTTP\/1\.1 200 /);
     const start = Number(/"start":(\d+)/.exec(raw)?.[1]);
     assert.ok(start >= (await held).served.end - 5, 'it was served once the slot freed');
   });
 });
-
-/** Opens a connection and resolves once it is connected. */
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
 
 /** One request on an open connection, which then closes: the pid of the process that served it. */
 function servedBy(socket: Socket): Promise<number> {

@@ -103,3 +103,25 @@ export function open(port: number): Promise<Socket> {
     socket.once('error', reject);
   });
 }
+
+/**
+ * A GET with `Connection: close`, written in the same instant as the connect: `open` resolves once
+ * connected, `reply` with everything the server sent when it closes.
+ */
+export function getAndClose(port: number, path: string): { open: Promise<void>; reply: Promise<string> } {
+  const socket = connect({ host: '127.0.0.1', port });
+  const open = new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const reply = new Promise<string>((resolve, reject) => {
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.once('end', () => resolve(text));
+    socket.once('error', reject);
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  return { open, reply };
+}
