@@ -158,9 +158,10 @@ export class LoadShedder {
       // A tick also runs late when the OS gave the CPU to another process while the loop waited, which
       // delays nothing queued here: the process's own CPU time in the interval bounds the busy part. Without
       // the bound, an idle worker on a loaded 2-core box now and then shed a request with a 20 ms limit.
-      const used = process.cpuUsage(cpu);
-      cpu = process.cpuUsage();
-      this.#lagMs = Math.max(0, Math.min(now - expected, (used.user + used.system) / 1000));
+      const cpuNow = process.cpuUsage();
+      const usedMs = (cpuNow.user - cpu.user + cpuNow.system - cpu.system) / 1000;
+      cpu = cpuNow;
+      this.#lagMs = Math.max(0, Math.min(now - expected, usedMs));
       expected = now + TICK_MS;
       const current = performance.eventLoopUtilization();
       this.#budget.sample(now, performance.eventLoopUtilization(current, utilization).idle, this.#wait());
