@@ -9,11 +9,14 @@ import {
   type EdgeSettings,
   edgeServerOptions,
   installEdge,
+  limitsOf,
+  refuseTimedOut,
   settle,
 } from './edge/index.js';
 import type { streamAdmission } from './h2/edge.js';
 import type { H2Front } from './h2/front.js';
 import { answerProbe, type HealthSettings } from './health.js';
+import { LeanHttp1 } from './lean/connection.js';
 import {
   defaultOverloadSettings,
   LoadShedder,
@@ -22,7 +25,7 @@ import {
 } from './overload.js';
 import { type ProxySettings, trustProxies } from './proxy.js';
 import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.js';
-import { observeClose, observeRequest } from './request-observer.js';
+import { nodeRequestsNeeded, observeClose, observeRequest } from './request-observer.js';
 import { type HttpProtocol, type TlsSettings, type TlsWrapper, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
 
@@ -37,6 +40,8 @@ export type HttpSettings = Partial<
     UpgradeSettings & {
       /** Set by a worker class that can only serve HTTP/1.1: why, for the log line at start. */
       readonly http1Only: string;
+      /** --no-lean-http, or a worker class that needs node:http's own objects for every request. */
+      readonly noLeanHttp: boolean;
     }
 >;
 
@@ -80,6 +85,8 @@ export class HttpServer {
   /** TLS connections whose handshake has not yet said which protocol they speak. */
   readonly #handshakes = new Set<Socket>();
   readonly #handshakeTimeoutMs: number;
+  /** Plain HTTP/1.1 connections of a fetch app start on the lean path (src/http/lean). */
+  readonly #lean: LeanHttp1 | undefined;
   #draining = false;
   /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
   readonly shedsBeyondCap: boolean;
@@ -160,6 +167,27 @@ export class HttpServer {
       if (this.#draining) res.shouldKeepAlive = false;
       serve(req, res, admit, connectionOf(req.socket));
     });
+    this.#lean = leanAllowed(app, settings, secure, this.#proxyProtocol)
+      ? new LeanHttp1({
+          limits: limitsOf(edge),
+          keepAliveMs: Math.max(0, Math.round(edge.keepAlive * 1000)),
+          headerTimeoutMs: this.#handshakeTimeoutMs,
+          // The lean path's requests are admitted by its parser, which leaves anything the edge would
+          // refuse to node:http; they get the same pipeline from the probes on. Its request and response
+          // have the members of Node's that the pipeline reads (src/http/lean/exchange.ts).
+          request: (req, res) => {
+            if (this.#draining) res.shouldKeepAlive = false;
+            serve(
+              req as unknown as IncomingMessage,
+              res as unknown as ServerResponse,
+              admitLean,
+              connectionOf(req.socket),
+            );
+          },
+          fallback: (socket) => this.server.emit('connection', socket),
+          timedOut: refuseTimedOut,
+        })
+      : undefined;
     if (secure?.h2) {
       // The compatibility API gives HTTP/2 streams the public HTTP/1 request and response API, which is all
       // the pipeline and the apps it lets through use.
@@ -186,6 +214,11 @@ export class HttpServer {
     // two (a chunked body's end, a stream) waited for the client's delayed ACK: 40 ms on a kept-alive
     // connection.
     socket.setNoDelay(true);
+    // As on the connections node:http accepts itself: a client may half-close once its request is sent and
+    // still read the answer (RFC 9112 §9.6). The worker's own listener would end our side at the client's
+    // FIN, before an answer still being computed is written; node:http (httpAllowHalfOpen, set by the edge)
+    // and the lean path end it once nothing is left to answer.
+    socket.allowHalfOpen = true;
     if (this.#proxyProtocol) this.#proxyProtocol(socket, (s) => this.#serve(s, beyondCap));
     else this.#serve(socket, beyondCap);
   }
@@ -221,7 +254,8 @@ export class HttpServer {
     c.lastActivity = Date.now();
     this.#connections.add(socket);
     socket.once('close', this.#forget);
-    this.server.emit('connection', socket);
+    if (this.#lean) this.#lean.accept(socket);
+    else this.server.emit('connection', socket);
   }
 
   /**
@@ -268,6 +302,25 @@ export class HttpServer {
     for (const socket of this.#connections) yield* connectionOf(socket).inFlight;
     yield* this.#h2Responses;
   }
+}
+
+/** A lean request was admitted by the parser that took it. */
+const admitLean: Admit = () => true;
+
+/**
+ * Whether plain HTTP/1.1 connections start on the lean path: for fetch apps, which see Node's objects only
+ * as an optional `env`, without TLS or the PROXY protocol, and unless hooks are handed each request.
+ */
+function leanAllowed(
+  app: AppBinding,
+  settings: HttpSettings,
+  secure: Secure | undefined,
+  proxyProtocol: unknown,
+): boolean {
+  if (app.kind !== 'fetch' || settings.noLeanHttp || secure || proxyProtocol) return false;
+  const needs = nodeRequestsNeeded();
+  if (needs) log.debug(`Serving HTTP/1.1 with node:http only: ${needs}`);
+  return needs === undefined;
 }
 
 /**

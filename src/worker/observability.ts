@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { onShed } from '../http/overload.js';
-import { addRequestObserver } from '../http/request-observer.js';
+import { addRequestObserver, requireNodeRequests } from '../http/request-observer.js';
 import type { WorkerBoot, WorkerMessage } from '../ipc/messages.js';
 import { HookRunner, type WorkerInfo } from '../lifecycle/hooks.js';
 import { type AccessLog, openAccessLog } from '../logging/access-log.js';
@@ -99,6 +99,8 @@ export async function setUpObservability(
 
   const wantsBefore = hooks.has('beforeRequest');
   const wantsAfter = hooks.has('afterRequest');
+  if (wantsBefore || wantsAfter)
+    requireNodeRequests('the config file has beforeRequest or afterRequest hooks');
   if (access || statsd || metrics || wantsBefore || wantsAfter) {
     addRequestObserver((req: IncomingMessage, res: ServerResponse) => {
       const startedAt = new Date();

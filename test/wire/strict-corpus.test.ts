@@ -65,43 +65,53 @@ async function replayAll(port: number, mode: SendMode, seed: number) {
 const show = (r: { c: Case; got: Exchange }) =>
   `${r.c.name} (${r.c.about}): ${r.got.statuses.join(',') || '-'} ${r.got.ended}`;
 
-describe('strict-parser corpus', () => {
-  let server: Server;
-  let plain: HttpServer;
-  let plainPort: number;
-  before(async () => {
-    server = await startServer(['-w', '1', '-b', '127.0.0.1:0', fixture('echo.mjs')], { workers: 1 });
-    await waitServing({ port: server.port });
-    // The baseline: Node's own server with default limits, Host not required, reading every body.
-    plain = createServer({ requireHostHeader: false }, (req, res) => {
-      req.resume();
-      req.on('end', () => res.end('ok'));
+// The fetch twin's connections start on the lean HTTP/1.1 path (src/http/lean), which must leave every case
+// it does not serve exactly as node:http would to node:http.
+for (const app of ['echo.mjs', 'echo-fetch.mjs'])
+  describe(`strict-parser corpus (${app})`, () => {
+    let server: Server;
+    let plain: HttpServer;
+    let plainPort: number;
+    before(async () => {
+      server = await startServer(['-w', '1', '-b', '127.0.0.1:0', fixture(app)], { workers: 1 });
+      await waitServing({ port: server.port });
+      // The baseline: Node's own server with default limits, Host not required, reading every body.
+      plain = createServer({ requireHostHeader: false }, (req, res) => {
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      });
+      await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+      plainPort = (plain.address() as AddressInfo).port;
     });
-    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
-    plainPort = (plain.address() as AddressInfo).port;
-  });
-  after(() => {
-    server?.kill();
-    plain?.closeAllConnections();
-    plain?.close();
-  });
-
-  test('the manifest covers every category', () => {
-    const categories = new Set(manifest.map((c) => c.name.split('/')[0]));
-    assert.deepEqual([...categories].sort(), ['framing', 'headers', 'methods', 'targets']);
-    assert.ok(manifest.filter((c) => c.kind === 'invalid').length >= 40);
-  });
-
-  for (const mode of ['whole', 'bytes', 'split'] as const) {
-    test(`replayed ${mode}`, async () => {
-      const seed = Math.floor(Math.random() * 2 ** 31);
-      const ours = await replayAll(server.port, mode, seed);
-      const failed = ours.filter((r) => !r.pass).map(show);
-      assert.deepEqual(failed, [], `mode ${mode}, seed ${seed}`);
-      const theirs = await replayAll(plainPort, mode, seed);
-      const nodeServes = theirs.filter((r) => r.c.kind === 'valid' && r.pass).length;
-      const weServe = ours.filter((r) => r.c.kind === 'valid' && r.pass).length;
-      assert.ok(weServe >= nodeServes, `we serve ${weServe} valid cases, plain Node ${nodeServes}`);
+    after(() => {
+      server?.kill();
+      plain?.closeAllConnections();
+      plain?.close();
     });
-  }
-});
+
+    test('the manifest covers every category', () => {
+      const categories = new Set(manifest.map((c) => c.name.split('/')[0]));
+      assert.deepEqual([...categories].sort(), ['framing', 'headers', 'methods', 'targets']);
+      assert.ok(manifest.filter((c) => c.kind === 'invalid').length >= 40);
+    });
+
+    for (const mode of ['whole', 'bytes', 'split'] as const) {
+      test(`replayed ${mode}`, async () => {
+        const seed = Math.floor(Math.random() * 2 ** 31);
+        const ours = await replayAll(server.port, mode, seed);
+        // A fetch app answers CONNECT 501: the Fetch standard has no Request for it (docs/http.md).
+        const failed = ours
+          .filter(
+            (r) =>
+              !r.pass &&
+              !(app === 'echo-fetch.mjs' && r.c.name === 'methods/connect' && r.got.statuses[0] === 501),
+          )
+          .map(show);
+        assert.deepEqual(failed, [], `mode ${mode}, seed ${seed}`);
+        const theirs = await replayAll(plainPort, mode, seed);
+        const nodeServes = theirs.filter((r) => r.c.kind === 'valid' && r.pass).length;
+        const weServe = ours.filter((r) => r.c.kind === 'valid' && r.pass).length;
+        assert.ok(weServe >= nodeServes, `we serve ${weServe} valid cases, plain Node ${nodeServes}`);
+      });
+    }
+  });

@@ -76,4 +76,12 @@ export const appSettings = [
     default: false,
     doc: "Fetch apps: keep undici's `Response` as the global one. By default a worker serving a fetch app replaces it with a compatible `Response` that keeps a string or bytes body as given, so the server writes it in one piece instead of through a stream built for it (undici's constructor alone costs about 25 µs on Node 20); reading the body, `clone()` or passing it to undici builds the real one first, and `instanceof Response` holds for both, as with @hono/node-server. For an app that needs undici's own object everywhere.",
   }),
+  setting({
+    key: 'noLeanHttp',
+    section: 'app',
+    flags: ['--no-lean-http'],
+    kind: bool,
+    default: false,
+    doc: "Fetch apps: serve every request through node:http. By default a fetch app's plain HTTP/1.1 connections start on a lean path that serves requests arriving whole (head and a body up to 1 MiB) in a strict subset of HTTP/1.1 without node:http's request objects, and hands the connection to node:http at the first request outside it; `env.incoming` and `env.outgoing` are then light stand-ins with the common members of Node's. For an app that needs Node's own objects there. Off with TLS, the PROXY protocol, `-k sync` and request hooks.",
+  }),
 ] as const;

@@ -1,5 +1,6 @@
 import { type IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { LeanRequest } from '../lean/exchange.js';
 
 const utf8 = new TextDecoder();
 
@@ -172,7 +173,7 @@ export class IncomingRequest {
     if (!this.#hasBody()) return Buffer.alloc(0);
     if (this.#read) throw new TypeError('Body is unusable: Body has already been read');
     this.#read = true;
-    return collect(this.#req);
+    return this.#req instanceof LeanRequest ? this.#req.body : collect(this.#req);
   }
 
   async text(): Promise<string> {
@@ -206,7 +207,9 @@ export class IncomingRequest {
         signal: this.signal,
       };
       if (this.#hasBody()) {
-        init.body = Readable.toWeb(this.#req) as ReadableStream<Uint8Array>;
+        const req = this.#req;
+        init.body =
+          req instanceof LeanRequest ? req.body : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
         init.duplex = 'half';
       }
       this.#real = new Request(this.#url, init);

@@ -79,6 +79,13 @@ function lingeringClose(socket: Socket): void {
   socket.end();
 }
 
+/** A connection that sent no request within the header timeout: 408 and close, as for node:http's. */
+export function refuseTimedOut(socket: Socket): void {
+  log.debug(`Request timeout from ip=${peer(socket)}`);
+  if (socket.writable) socket.write(rawRefusal(408));
+  lingeringClose(socket);
+}
+
 /**
  * Applies a parse error's outcome once every complete request in flight has been answered. The server calls
  * it whenever one of the connection's responses closes.

@@ -13,6 +13,8 @@ export const syncWorker: WorkerClass = {
       ...config,
       keepAlive: 0,
       refuseUpgrades: 'sync',
+      // The slot is released on node:http's 'request' and response 'finish' (event-loop.ts).
+      noLeanHttp: true,
       http1Only: 'the sync worker class serves one request per connection; use -k async for HTTP/2',
     });
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
