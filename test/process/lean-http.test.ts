@@ -127,6 +127,37 @@ describe('the lean HTTP/1.1 path', () => {
     assert.match(received, /Keep-Alive: timeout=2\r\n/);
   });
 
+  test('a connection the master routes from a full worker to another is served', async () => {
+    // One slot per worker: while a slow request holds one, what the other's sibling accepts goes through the
+    // master. Such a connection arrives read-stopped, and must be started (ipc/handles.ts startReading).
+    const server = await startServer(
+      ['-w', '2', '--worker-connections', '1', '--metrics-bind', '127.0.0.1:0', '-b', '127.0.0.1:0', APP],
+      { workers: 2 },
+    );
+    try {
+      await waitServing({ port: server.port }, '/json');
+      const metrics = Number((await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+      const handoffs = async () => {
+        const text = (await request({ port: metrics }, '/metrics')).body;
+        return [...text.matchAll(/^tsunicorn_connection_handoffs_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+          (n, m) => n + Number(m[1]),
+          0,
+        );
+      };
+      const slow = request({ port: server.port }, '/slow?ms=3000');
+      let served = 0;
+      while (served < 40 && (served < 5 || (await handoffs()) === 0)) {
+        const reply = await request({ port: server.port }, '/incoming', { timeoutMs: 2000 });
+        assert.equal(reply.body, 'LeanRequest');
+        served++;
+      }
+      assert.ok((await handoffs()) > 0, `no connection went through the master in ${served} requests`);
+      assert.equal((await slow).body, 'slow');
+    } finally {
+      server.kill();
+    }
+  });
+
   test('TERM lets a request in flight finish, with Connection: close', async () => {
     const server = await startServer(['-w', '1', '-b', '127.0.0.1:0', APP], { workers: 1 });
     try {

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpServer } from '../../http/server.js';
+import { startReading } from '../../ipc/handles.js';
 import { Admission } from '../admission.js';
 import type { RunningWorker } from './worker-class.js';
 
@@ -37,12 +38,12 @@ export async function serveOnEventLoop(
       socket.once('close', release);
       if (options.oneResponse) slots.set(socket, release);
       http.accept(socket);
-      socket.resume();
+      startReading(socket);
     },
     refuse: http.shedsBeyondCap
       ? (socket) => {
           http.accept(socket, true);
-          socket.resume();
+          startReading(socket);
         }
       : undefined,
   });

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { binding } from '../../http/adapters/adapter.js';
 import { HttpServer } from '../../http/server.js';
 import { transportOf } from '../../http/tls.js';
+import { startReading } from '../../ipc/handles.js';
 import { Admission } from '../admission.js';
 import { ThreadPool } from '../threads/pool.js';
 import type { WorkerClass } from './worker-class.js';
@@ -59,7 +60,7 @@ export const threadsWorker: WorkerClass = {
         holding.set(socket, 0);
         socket.once('close', () => release(socket));
         http.accept(socket);
-        socket.resume();
+        startReading(socket);
       },
     });
     await admission.listen();
