@@ -78,6 +78,12 @@ describe('the Request a fetch app receives', () => {
     assert.throws(() => requestUrl('http', 'bad host', '/'), TypeError);
   });
 
+  test('userinfo in an absolute-form target does not reach the Request, which would refuse it', () => {
+    const url = requestUrl('http', 'example.com', 'http://user:pw@other.example/x?y');
+    assert.equal(url, 'http://other.example/x?y');
+    assert.equal(new Request(url).url, url);
+  });
+
   test('undici accepts the Request an app receives, lazy or not', async (t) => {
     // Node 26's undici keeps a Request's state in private fields, so there the adapter builds it up front.
     t.diagnostic(`lazy Requests on Node ${process.versions.node}: ${lazy}`);

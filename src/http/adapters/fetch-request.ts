@@ -78,7 +78,12 @@ export function requestUrl(scheme: string, host: string | undefined, target: str
   if (origin !== undefined && plainTarget.test(target) && !dotSegment.test(target)) return origin + target;
   const base = `${scheme}://${host || 'localhost'}`;
   // An origin-form target is appended as text: `new URL('//x', base)` would read `//x` as a host.
-  return new URL(target.startsWith('/') ? `${base}${target}` : target === '*' ? `${base}/` : target).href;
+  const url = new URL(target.startsWith('/') ? `${base}${target}` : target === '*' ? `${base}/` : target);
+  // Userinfo in an absolute-form target is deprecated (RFC 9110 §4.2.4) and a Request may not carry it: the
+  // Fetch standard throws on a URL with credentials.
+  url.username = '';
+  url.password = '';
+  return url.href;
 }
 
 /**
