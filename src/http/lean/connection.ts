@@ -59,14 +59,19 @@ class LeanConnection implements LeanWire {
     this.socket = socket;
     this.#options = options;
     this.keepAliveSeconds = Math.floor(options.keepAliveMs / 1000);
-    socket.on('data', this.#onData);
-    socket.on('timeout', this.#onTimeout);
-    socket.on('drain', this.#onDrain);
-    socket.on('close', this.#onClose);
-    socket.on('end', this.#onEnd);
-    socket.on('error', noop);
+    this.#listen('on');
     const wait = options.headerTimeoutMs || options.keepAliveMs;
     if (wait > 0) socket.setTimeout(wait);
+  }
+
+  /** Adds, or removes when the connection leaves, every listener the lean path keeps on the socket. */
+  #listen(method: 'on' | 'off'): void {
+    this.socket[method]('data', this.#onData)
+      [method]('timeout', this.#onTimeout)
+      [method]('drain', this.#onDrain)
+      [method]('close', this.#onClose)
+      [method]('end', this.#onEnd)
+      [method]('error', noop);
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -116,12 +121,7 @@ class LeanConnection implements LeanWire {
 
   #leave(): void {
     const socket = this.socket;
-    socket.off('data', this.#onData);
-    socket.off('timeout', this.#onTimeout);
-    socket.off('drain', this.#onDrain);
-    socket.off('close', this.#onClose);
-    socket.off('end', this.#onEnd);
-    socket.off('error', noop);
+    this.#listen('off');
     socket.setTimeout(0);
     if (this.#buffer) socket.unshift(this.#buffer);
     this.#buffer = undefined;
