@@ -43,6 +43,9 @@ const CASES = [
   'GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
   'GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
   'GET /stream HTTP/1.0\r\n\r\n',
+  'GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+  'HEAD /text HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+  'GET /late HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
   'GET /nowhere?q=%20 HTTP/1.1\r\nHost: x\r\nX-Pad:  v  \r\nConnection: close\r\n\r\n',
   'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
   // Pipelined, and then one the lean path leaves to node:http (chunked), then one more.

@@ -54,6 +54,8 @@ class LeanConnection implements LeanWire {
   #closing = false;
   /** The client has half-closed: our side ends once every request it sent is answered. */
   #ended = false;
+  /** The connection went to node:http: nothing here touches it any more. */
+  #left = false;
 
   constructor(socket: Socket, options: LeanOptions) {
     this.socket = socket;
@@ -116,11 +118,12 @@ class LeanConnection implements LeanWire {
     }
     if (this.socket.isPaused()) this.socket.resume();
     this.#next();
-    if (this.#ended && this.#current === undefined) this.socket.end();
+    if (this.#ended && !this.#left && this.#current === undefined) this.socket.end();
   };
 
   #leave(): void {
     const socket = this.socket;
+    this.#left = true;
     this.#listen('off');
     socket.setTimeout(0);
     if (this.#buffer) socket.unshift(this.#buffer);

@@ -186,9 +186,18 @@ export class LeanResponse extends EventEmitter {
     const set = this.#fields?.get(lower);
     if (set) return set[1];
     const list = this.#list;
-    if (list)
-      for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lower) return list[i + 1];
-    return undefined;
+    if (!list) return undefined;
+    // A name the list repeats (Set-Cookie) reads as all its values, as node:http's getHeader gives them.
+    const values: string[] = [];
+    for (let i = 0; i < list.length; i += 2) if (list[i]!.toLowerCase() === lower) values.push(list[i + 1]!);
+    return values.length > 1 ? values : values[0];
+  }
+
+  #append(name: string, value: string): void {
+    const lower = name.toLowerCase();
+    const had = this.#fields!.get(lower);
+    if (had === undefined) this.#fields!.set(lower, [name, value]);
+    else had[1] = [...(Array.isArray(had[1]) ? had[1] : [String(had[1])]), value];
   }
 
   hasHeader(name: string): boolean {
@@ -226,9 +235,11 @@ export class LeanResponse extends EventEmitter {
       });
     this.statusCode = status;
     if (Array.isArray(headers)) {
-      if (this.#fields)
-        for (let i = 0; i < headers.length; i += 2) this.setHeader(headers[i]!, headers[i + 1]!);
-      else this.#list = headers as string[];
+      if (this.#fields) {
+        // As node:http: the list's fields replace those set before, and a name it repeats keeps every value.
+        for (let i = 0; i < headers.length; i += 2) this.#fields.delete(headers[i]!.toLowerCase());
+        for (let i = 0; i < headers.length; i += 2) this.#append(headers[i]!, headers[i + 1]!);
+      } else this.#list = headers as string[];
     } else if (headers) {
       for (const name in headers) this.setHeader(name, (headers as Record<string, HeaderValue>)[name]!);
     }
@@ -271,9 +282,14 @@ export class LeanResponse extends EventEmitter {
     if (!hasDate) head += `Date: ${httpDate()}\r\n`;
     if (connection !== undefined) {
       if (/close/i.test(connection)) this.shouldKeepAlive = false;
-    } else if (this.shouldKeepAlive) {
+    } else if (this.shouldKeepAlive && (hasLength || this.req.httpVersionMinor === 1)) {
       head += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.#wire.keepAliveSeconds}\r\n`;
-    } else head += 'Connection: close\r\n';
+    } else {
+      // node:http keeps an HTTP/1.0 connection only for a response whose Content-Length was set: one it
+      // would frame itself (or could not frame at all, without chunks) ends with the connection.
+      this.shouldKeepAlive = false;
+      head += 'Connection: close\r\n';
+    }
     if (coding !== undefined) {
       this.#chunked = /(?:^|,)\s*chunked\s*$/i.test(coding);
       if (!this.#chunked) this.shouldKeepAlive = false;
