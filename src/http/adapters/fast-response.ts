@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import { FIELD_TEXT } from '../edge/grammar.js';
 
 /**
  * A `Response` that costs what its arguments cost, installed as the global `Response` in a process (or app
@@ -31,9 +32,6 @@ export function nativeResponse(): typeof Response {
 
 type FastBody = string | Uint8Array;
 
-/** What the real constructor takes as a status text (RFC 9112's reason-phrase). */
-const reasonPhrase = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /** Statuses that have no body: the real constructor refuses one, and builds them itself. */
 const nullBodyStatus = new Set([101, 103, 204, 205, 304]);
 
@@ -46,7 +44,7 @@ function plainInit(init: ResponseInit | undefined): boolean {
   if (typeof init !== 'object' || init === null) return false;
   const { status, statusText, headers } = init;
   if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599)) return false;
-  if (statusText !== undefined && !(typeof statusText === 'string' && reasonPhrase.test(statusText)))
+  if (statusText !== undefined && !(typeof statusText === 'string' && FIELD_TEXT.test(statusText)))
     return false;
   return (
     headers === undefined ||

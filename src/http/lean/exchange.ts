@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import { FIELD_TEXT, TOKEN } from '../edge/grammar.js';
 import type { LeanHead } from './parse.js';
 
 /** What a response needs of its connection. */
@@ -34,6 +35,7 @@ export class LeanRequest extends EventEmitter {
   readonly complete = true;
   aborted = false;
   #flowing = false;
+  #ended = false;
 
   constructor(head: LeanHead, socket: Socket) {
     super();
@@ -56,7 +58,7 @@ export class LeanRequest extends EventEmitter {
   }
 
   get readableEnded(): boolean {
-    return this.#flowing;
+    return this.#ended;
   }
 
   /** The body is already read; there is nothing to discard. */
@@ -74,6 +76,7 @@ export class LeanRequest extends EventEmitter {
       this.#flowing = true;
       process.nextTick(() => {
         if (this.body.length > 0) this.emit('data', this.body);
+        this.#ended = true;
         this.emit('end');
       });
     }
@@ -103,16 +106,13 @@ function httpDate(): string {
   return dateText;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-
 /** Node's own errors for a header it would not write: a CR or LF in a value would split the response. */
 function checkField(name: string, value: string): void {
   if (!TOKEN.test(name))
     throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name}"]`), {
       code: 'ERR_INVALID_HTTP_TOKEN',
     });
-  if (!FIELD_VALUE.test(value))
+  if (!FIELD_TEXT.test(value))
     throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), {
       code: 'ERR_INVALID_CHAR',
     });

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { checkHead } from '../edge/framing.js';
+import { FIELD_TEXT, TOKEN } from '../edge/grammar.js';
 import type { Limits } from '../edge/limits.js';
 
 /** The largest body the lean path takes whole; a larger one is streamed by node:http. */
@@ -29,8 +30,6 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 /** Origin-form targets made of characters every parser reads the same way (RFC 3986 unreserved, reserved, %). */
 const TARGET = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,9}$/;
 /**
  * Fields whose meaning the lean path does not implement: a body in chunks, a protocol switch, an interim
@@ -88,7 +87,7 @@ export function parseLean(buffer: Buffer, limits: Limits): LeanHead | undefined 
     const name = head.slice(pos, colon);
     const value = ows(head.slice(colon + 1, eol));
     pos = eol + 2;
-    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return undefined;
+    if (!TOKEN.test(name) || !FIELD_TEXT.test(value)) return undefined;
     const lower = name.toLowerCase();
     if (NOT_LEAN.has(lower) || Object.hasOwn(headers, lower)) return undefined;
     headers[lower] = value;
