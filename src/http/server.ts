@@ -10,6 +10,7 @@ import {
   edgeServerOptions,
   installEdge,
   limitsOf,
+  ms,
   refuseTimedOut,
   settle,
 } from './edge/index.js';
@@ -112,7 +113,7 @@ export class HttpServer {
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
     this.#tls = secure?.wrap;
-    this.#handshakeTimeoutMs = Math.max(0, Math.round(edge.headerTimeout * 1000));
+    this.#handshakeTimeoutMs = ms(edge.headerTimeout);
     const admit = installEdge(this.server, edge, this.#connections);
     const overload = { ...defaultOverloadSettings, ...settings };
     const trusted = trustProxies(settings);
@@ -147,6 +148,8 @@ export class HttpServer {
      * are answered at once and are not app requests: they are neither tracked nor observed.
      */
     const serve = (req: IncomingMessage, res: ServerResponse, admitted: Admit, c: Connection | undefined) => {
+      // A draining worker answers each HTTP/1.1 request, probes included, with `Connection: close`.
+      if (c && this.#draining) res.shouldKeepAlive = false;
       if (answerProbe(settings, req, res, this.#draining)) return;
       if (c) {
         c.inFlight.push(res);
@@ -163,27 +166,24 @@ export class HttpServer {
       else if (shedder) shedder.handle(req, res, () => app.handle(req, res));
       else app.handle(req, res);
     };
-    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (this.#draining) res.shouldKeepAlive = false;
-      serve(req, res, admit, connectionOf(req.socket));
-    });
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      serve(req, res, admit, connectionOf(req.socket)),
+    );
     this.#lean = leanAllowed(app, settings, secure, this.#proxyProtocol)
       ? new LeanHttp1({
           limits: limitsOf(edge),
-          keepAliveMs: Math.max(0, Math.round(edge.keepAlive * 1000)),
+          keepAliveMs: ms(edge.keepAlive),
           headerTimeoutMs: this.#handshakeTimeoutMs,
           // The lean path's requests are admitted by its parser, which leaves anything the edge would
           // refuse to node:http; they get the same pipeline from the probes on. Its request and response
           // have the members of Node's that the pipeline reads (src/http/lean/exchange.ts).
-          request: (req, res) => {
-            if (this.#draining) res.shouldKeepAlive = false;
+          request: (req, res) =>
             serve(
               req as unknown as IncomingMessage,
               res as unknown as ServerResponse,
               admitLean,
               connectionOf(req.socket),
-            );
-          },
+            ),
           fallback: (socket) => this.server.emit('connection', socket),
           timedOut: refuseTimedOut,
         })

@@ -23,7 +23,8 @@ export { defaultEdgeSettings, type EdgeSettings } from './settings.js';
  */
 const LINGER_MS = 2000;
 
-const ms = (seconds: number) => Math.max(0, Math.round(seconds * 1000));
+/** A setting in seconds as the whole milliseconds Node's timers take; 0 or less is 0 (off). */
+export const ms = (seconds: number) => Math.max(0, Math.round(seconds * 1000));
 
 /**
  * Node checks header and request timeouts on one interval (30 s by default), so a 10 s header timeout could
@@ -79,11 +80,16 @@ function lingeringClose(socket: Socket): void {
   socket.end();
 }
 
+/** Answers a refusal straight on the socket, outside any response, and closes it. */
+function refuseRaw(socket: Socket, status: number): void {
+  if (socket.writable) socket.write(rawRefusal(status));
+  lingeringClose(socket);
+}
+
 /** A connection that sent no request within the header timeout: 408 and close, as for node:http's. */
 export function refuseTimedOut(socket: Socket): void {
   log.debug(`Request timeout from ip=${peer(socket)}`);
-  if (socket.writable) socket.write(rawRefusal(408));
-  lingeringClose(socket);
+  refuseRaw(socket, 408);
 }
 
 /**
@@ -98,8 +104,8 @@ export function settle(socket: Socket, c: Connection): void {
     socket.destroy();
     return;
   }
-  if (typeof outcome === 'object' && socket.writable) socket.write(rawRefusal(outcome.status));
-  lingeringClose(socket);
+  if (typeof outcome === 'object') refuseRaw(socket, outcome.status);
+  else lingeringClose(socket);
 }
 
 /**
@@ -173,8 +179,7 @@ export function installEdge(
       }
     }
     // Once our side is ended, Node buffers whatever the app writes to its response and never sends it.
-    if (socket.writable) socket.write(rawRefusal(r.status));
-    lingeringClose(socket);
+    refuseRaw(socket, r.status);
   }
 
   /**

@@ -19,6 +19,9 @@ export interface LeanWire {
   readonly written: () => void;
 }
 
+const NO_TRAILERS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_RAW_TRAILERS: readonly string[] = Object.freeze([]);
+
 export class LeanRequest extends EventEmitter {
   readonly method: string;
   readonly url: string;
@@ -27,8 +30,9 @@ export class LeanRequest extends EventEmitter {
   readonly httpVersionMinor: 0 | 1;
   readonly headers: Record<string, string>;
   readonly rawHeaders: string[];
-  readonly trailers: Record<string, string> = {};
-  readonly rawTrailers: string[] = [];
+  /** A lean request never has trailers: one empty pair serves them all. */
+  readonly trailers = NO_TRAILERS;
+  readonly rawTrailers = NO_RAW_TRAILERS;
   /** The whole body: the lean path takes a request only once all of it has arrived. */
   readonly body: Buffer;
   readonly socket: Socket;
