@@ -30,3 +30,12 @@ export function establishedConnections(pid: number): number {
   }
   return count;
 }
+
+/** CPU time a process has used so far (user and system), in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may hold spaces, start at the state (field 3); utime and stime are
+  // fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -9,8 +9,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { cpuSeconds, establishedConnections } from '../helpers/proc.ts';
 import { fixture, request, type Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
-import { exchange } from '../wire/raw.ts';
+import { exchange, getOn, open } from '../wire/raw.ts';
 
 const APP = fixture('fetch-responses.mjs');
 
@@ -147,35 +148,48 @@ describe('the lean HTTP/1.1 path', () => {
     assert.match(received, /Keep-Alive: timeout=2\r\n/);
   });
 
-  test('a connection the master routes from a full worker to another is served', async () => {
-    // One slot per worker: while a slow request holds one, what the other's sibling accepts goes through the
-    // master. Such a connection arrives read-stopped, and must be started (ipc/handles.ts startReading).
-    const server = await startServer(
-      ['-w', '2', '--worker-connections', '1', '--metrics-bind', '127.0.0.1:0', '-b', '127.0.0.1:0', APP],
-      { workers: 2 },
+  test('a connection the master routes from a worker over its share to another is served', {
+    timeout: 30_000,
+  }, async (t) => {
+    // While one worker is blocked the other accepts every connection, and past its share (SHARE_SLACK, 32)
+    // passes them to the master for the blocked one. Such a connection arrives read-stopped, and must be
+    // started (ipc/handles.ts startReading).
+    const server = await startServer(['-w', '2', '--metrics-bind', '127.0.0.1:0', '-b', '127.0.0.1:0', APP], {
+      workers: 2,
+    });
+    t.after(() => server.kill());
+    await waitServing({ port: server.port }, '/json');
+    const metrics = Number((await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const [first, second] = server.workers();
+    await waitFor(
+      () => establishedConnections(first!) + establishedConnections(second!) === 0,
+      'the readiness probes to close',
     );
-    try {
-      await waitServing({ port: server.port }, '/json');
-      const metrics = Number((await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)/))[1]);
-      const handoffs = async () => {
-        const text = (await request({ port: metrics }, '/metrics')).body;
-        return [...text.matchAll(/^tsunicorn_connection_handoffs_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
-          (n, m) => n + Number(m[1]),
-          0,
-        );
-      };
-      const slow = request({ port: server.port }, '/slow?ms=3000');
-      let served = 0;
-      while (served < 40 && (served < 5 || (await handoffs()) === 0)) {
-        const reply = await request({ port: server.port }, '/incoming', { timeoutMs: 2000 });
-        assert.equal(reply.body, 'LeanRequest');
-        served++;
-      }
-      assert.ok((await handoffs()) > 0, `no connection went through the master in ${served} requests`);
-      assert.equal((await slow).body, 'slow');
-    } finally {
-      server.kill();
-    }
+    const spent = [first!, second!].map(cpuSeconds);
+    const blocked = request({ port: server.port }, '/block?ms=2000', { timeoutMs: 10_000 });
+    // Blocked, not only accepted: between the two a worker still accepts.
+    await waitFor(
+      () => [first!, second!].some((pid, i) => cpuSeconds(pid) - spent[i]! >= 0.2),
+      'a worker to be blocked',
+    );
+    const sockets = await Promise.all(Array.from({ length: 48 }, () => open(server.port)));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+    });
+    const handoffs = async () => {
+      const text = (await request({ port: metrics }, '/metrics')).body;
+      return [...text.matchAll(/^tsunicorn_connection_handoffs_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+    };
+    // Requests only now: connections answered while they are still coming would never add up to a share.
+    await waitFor(async () => (await handoffs()) > 0, 'a connection to go through the master');
+    const bodies = await Promise.all(
+      sockets.map(async (s) => (await getOn(s, '/incoming')).split('\r\n\r\n')[1]),
+    );
+    assert.deepEqual(new Set(bodies), new Set(['LeanRequest']));
+    assert.equal((await blocked).body, 'blocked');
   });
 
   test('TERM lets a request in flight finish, with Connection: close', async () => {

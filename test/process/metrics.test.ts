@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { fixture, metricsPortOf, request, startServer, waitFor, waitServing } from '../helpers/server.ts';
 import { getAndClose } from '../wire/raw.ts';
 
@@ -68,37 +68,42 @@ describe('statsd and Prometheus', () => {
     );
   });
 
-  test('a sync worker busy for longer than a moment passes the connections it accepts to the master, counted', async (t) => {
+  /** Starts one worker of a class with metrics; `handoffs` counts connections passed to the master so far. */
+  async function oneWorker(t: TestContext, args: string[]) {
     const server = await startServer(
-      [
-        '-k',
-        'sync',
-        '-w',
-        '1',
-        '-b',
-        '127.0.0.1:0',
-        '--metrics-bind',
-        '127.0.0.1:0',
-        fixture('concurrency.mjs'),
-      ],
+      [...args, '-w', '1', '-b', '127.0.0.1:0', '--metrics-bind', '127.0.0.1:0', fixture('concurrency.mjs')],
       { workers: 1 },
     );
     t.after(() => server.kill());
     const metricsPort = await metricsPortOf(server);
     await waitServing({ port: server.port });
-    const before = sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total');
-    // The kernel hands connections over in the order they came: the first takes the worker's one slot, the
-    // three after it are held a moment and then passed on, and come back once the slot frees.
-    const first = getAndClose(server.port, '/sleep?ms=1000');
+    const handoffs = async () => sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total');
+    return { server, handoffs };
+  }
+
+  /** A slow request, then three fast ones while it is served: the status of each. */
+  async function slowThenFast(port: number): Promise<string[]> {
+    const first = getAndClose(port, '/sleep?ms=1000');
     await first.open;
-    const rest = [1, 2, 3].map(() => getAndClose(server.port, '/'));
+    const rest = [1, 2, 3].map(() => getAndClose(port, '/'));
     await Promise.all(rest.map((r) => r.open));
     const replies = await Promise.all([first, ...rest].map((r) => r.reply));
-    assert.deepEqual(
-      replies.map((r) => r.split(' ')[1]),
-      ['200', '200', '200', '200'],
-    );
-    assert.equal(sum(await scrape(metricsPort), 'tsunicorn_connection_handoffs_total') - before, 3);
+    return replies.map((r) => r.split(' ')[1]!);
+  }
+
+  test('a busy sync worker leaves new connections in the kernel queue; none passes through the master', async (t) => {
+    const { server, handoffs } = await oneWorker(t, ['-k', 'sync']);
+    const before = await handoffs();
+    assert.deepEqual(await slowThenFast(server.port), ['200', '200', '200', '200']);
+    assert.equal((await handoffs()) - before, 0);
+  });
+
+  test('a busy threads worker passes the connections it accepts to the master, counted', async (t) => {
+    // Its kept-alive clients would overtake connections left in the kernel queue, so it accepts and passes on.
+    const { server, handoffs } = await oneWorker(t, ['-k', 'threads', '--threads', '1']);
+    const before = await handoffs();
+    assert.deepEqual(await slowThenFast(server.port), ['200', '200', '200', '200']);
+    assert.equal((await handoffs()) - before, 3);
   });
 
   test('/metrics counts every request across workers and never goes down across a HUP', async (t) => {

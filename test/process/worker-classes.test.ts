@@ -11,7 +11,7 @@ import {
   waitFor,
   waitServing,
 } from '../helpers/server.ts';
-import { getAndClose, open } from '../wire/raw.ts';
+import { getAndClose, getOn, open } from '../wire/raw.ts';
 
 const app = fixture('concurrency.mjs');
 
@@ -195,20 +195,11 @@ describe('async', () => {
 });
 
 /** One request on an open connection, which then closes: the pid of the process that served it. */
-function servedBy(socket: Socket): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    socket.on('data', (d) => {
-      text += d;
-    });
-    socket.once('end', () => {
-      const pid = /^HTTP\/1\.1 200 [\s\S]*"pid":(\d+)/.exec(text)?.[1];
-      if (pid) resolve(Number(pid));
-      else reject(new Error(`no answer: ${text}`));
-    });
-    socket.once('error', reject);
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-  });
+async function servedBy(socket: Socket): Promise<number> {
+  const text = await getOn(socket, '/');
+  const pid = /^HTTP\/1\.1 200 [\s\S]*"pid":(\d+)/.exec(text)?.[1];
+  if (!pid) throw new Error(`no answer: ${text}`);
+  return Number(pid);
 }
 
 describe('connection balance', () => {

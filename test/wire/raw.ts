@@ -114,6 +114,11 @@ export function getAndClose(port: number, path: string): { open: Promise<void>; 
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
+  return { open, reply: getOn(socket, path) };
+}
+
+/** A GET with `Connection: close` on a connection: everything the server sent, once it closes. */
+export function getOn(socket: Socket, path: string): Promise<string> {
   const reply = new Promise<string>((resolve, reject) => {
     let text = '';
     socket.on('data', (d) => {
@@ -123,5 +128,5 @@ export function getAndClose(port: number, path: string): { open: Promise<void>; 
     socket.once('error', reject);
   });
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
-  return { open, reply };
+  return reply;
 }
