@@ -6,9 +6,8 @@ import { isMasterMessage, SHARE_SLACK, SHARE_STEP, type WorkerMessage } from '..
 import { setAccepting } from '../sockets/handle.js';
 
 /**
- * How long a full worker holds a connection it accepted before passing it to the master. A slot that frees
- * meanwhile takes it without a round trip through the master: a sync worker, full whenever it serves,
- * accepts the next connection while its request is still being answered.
+ * How long a full worker that still accepts (see #pausable) holds a connection it accepted before passing it
+ * to the master. A slot that frees meanwhile takes it without a round trip through the master.
  */
 const HOLD_MS = 2;
 /** How many connections a full worker holds at once; it passes the rest to the master at once. */
@@ -39,8 +38,9 @@ export interface AdmissionOptions {
 
 /**
  * One admission mechanism for every worker class. The worker accepts straight from the shared sockets while
- * it has a free slot. Node's event loop accepts eagerly, in bursts, whenever it is free; a connection it
- * accepts while full is held for HOLD_MS in case a slot frees, then passed, unread, to the master, which
+ * it has a free slot, and stops accepting while it has none (#pauseWhenFull). Where it cannot stop, or must
+ * not, Node's event loop accepts whenever it is free; a connection it accepts while full is held for
+ * HOLD_MS in case a slot frees, then passed, unread, to the master, which
  * routes it to a worker with a free slot or queues it. A connection the master passes here is always kept:
  * served at once, or queued until a slot frees, never bounced back, so it cannot circulate.
  */

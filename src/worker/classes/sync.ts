@@ -5,7 +5,7 @@ import type { WorkerClass } from './worker-class.js';
 /**
  * One request at a time per worker, as Gunicorn's sync worker. The worker's one slot is held by its one
  * connection from accept to close, so a connection that has not sent its request yet also keeps others out
- * (they go to an idle worker through the master instead of queueing behind it here).
+ * (while it is held, the worker does not accept: they wait in the kernel's queue for a worker with a free slot).
  */
 export const syncWorker: WorkerClass = {
   async start({ loadApp, config, fds }) {
