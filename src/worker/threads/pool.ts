@@ -2,9 +2,29 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, TsunicornError } from '../../errors.js';
 import { log } from '../../logging/logger.js';
-import { type FromThread, type ThreadBoot, type ToThread, WINDOW_BYTES } from './protocol.js';
+import {
+  type FromThread,
+  type ResponseHead,
+  type ThreadBoot,
+  type ToThread,
+  WINDOW_BYTES,
+} from './protocol.js';
 
 const threadEntry = new URL('./thread.js', import.meta.url);
+
+/** Whether a request carries a body: RFC 9112 frames one only by Content-Length or Transfer-Encoding. */
+function hasBody(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'transfer-encoding' || (name === 'content-length' && rawHeaders[i + 1]!.trim() !== '0'))
+      return true;
+  }
+  return false;
+}
+
+function writeHead(res: ServerResponse, head: ResponseHead): void {
+  res.writeHead(head.status, head.statusMessage, head.headers.flat());
+}
 /** Pause before starting a replacement for a thread that failed to start, so a broken app cannot spin. */
 const RESTART_DELAY_MS = 1000;
 
@@ -157,9 +177,11 @@ export class ThreadPool {
     const { id } = exchange;
     thread.current = exchange;
     const socket = req.socket;
+    const ended = !hasBody(req.rawHeaders);
     this.#post(thread, {
       t: 'request',
       id,
+      ended,
       head: {
         method: req.method ?? 'GET',
         url: req.url ?? '/',
@@ -178,7 +200,7 @@ export class ThreadPool {
       if (exchange.unconsumed >= WINDOW_BYTES) req.pause();
     });
     req.once('end', () => {
-      if (thread.current === exchange) this.#post(thread, { t: 'end', id });
+      if (thread.current === exchange && !ended) this.#post(thread, { t: 'end', id });
     });
     res.once('close', () => {
       if (thread.current !== exchange || res.writableFinished) return;
@@ -198,7 +220,7 @@ export class ThreadPool {
         if (exchange.unconsumed < WINDOW_BYTES && req.isPaused()) req.resume();
         return;
       case 'head':
-        res.writeHead(message.status, message.statusMessage, message.headers.flat());
+        writeHead(res, message);
         return;
       case 'data': {
         const bytes = message.chunk.byteLength;
@@ -208,7 +230,9 @@ export class ThreadPool {
         return;
       }
       case 'done':
-        res.end();
+        if (message.head) writeHead(res, message.head);
+        // A body that comes whole is written with the head in one system call.
+        res.end(message.chunk);
         this.#release(thread);
         return;
       default:

@@ -25,7 +25,8 @@ export interface RequestHead {
 }
 
 export type ToThread =
-  | { readonly t: 'request'; readonly id: number; readonly head: RequestHead }
+  /** `ended`: the request has no body (neither Content-Length nor Transfer-Encoding), so no 'end' follows. */
+  | { readonly t: 'request'; readonly id: number; readonly head: RequestHead; readonly ended: boolean }
   | { readonly t: 'body'; readonly id: number; readonly chunk: Uint8Array }
   | { readonly t: 'end'; readonly id: number }
   /** The client went away before the response finished. */
@@ -41,15 +42,19 @@ export type FromThread =
   | { readonly t: 'beat' }
   /** Request body bytes the app has consumed: the main thread's read credit. */
   | { readonly t: 'consumed'; readonly id: number; readonly bytes: number }
-  | {
-      readonly t: 'head';
-      readonly id: number;
-      readonly status: number;
-      readonly statusMessage: string;
-      readonly headers: readonly [string, string][];
-    }
+  | ({ readonly t: 'head'; readonly id: number } & ResponseHead)
   | { readonly t: 'data'; readonly id: number; readonly chunk: Uint8Array }
-  | { readonly t: 'done'; readonly id: number };
+  /**
+   * The response is complete. A response the app ended before anything was sent (most) comes whole in this
+   * one message, its head and its body with it: each message costs both threads a wake-up.
+   */
+  | { readonly t: 'done'; readonly id: number; readonly head?: ResponseHead; readonly chunk?: Uint8Array };
+
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusMessage: string;
+  readonly headers: readonly [string, string][];
+}
 
 /** Bytes in flight each way before the sender waits: back-pressure across the thread boundary. */
 export const WINDOW_BYTES = 256 * 1024;

@@ -14,6 +14,7 @@ import { log, setLogLevel } from '../../logging/logger.js';
 import {
   type FromThread,
   type RequestHead,
+  type ResponseHead,
   type ThreadBoot,
   type ToThread,
   WINDOW_BYTES,
@@ -92,7 +93,7 @@ function toBytes(chunk: unknown, encoding: unknown): Uint8Array {
   return chunk as Uint8Array;
 }
 
-function start(app: AppBinding, id: number, head: RequestHead): void {
+function start(app: AppBinding, id: number, head: RequestHead, bodiless: boolean): void {
   const socket = standInSocket(head);
   const req = new IncomingMessage(socket as never);
   req.method = head.method;
@@ -108,20 +109,32 @@ function start(app: AppBinding, id: number, head: RequestHead): void {
   exchanges.set(id, exchange);
 
   req._read = () => credit(id, exchange);
+  if (bodiless) {
+    req.complete = true;
+    req.push(null);
+  }
 
   let headSent = false;
-  const sendHead = () => {
-    if (headSent) return;
+  /** The response head, once: the first time it is asked for. */
+  const takeHead = (): ResponseHead | undefined => {
+    if (headSent) return undefined;
     headSent = true;
     const status = res.statusCode;
     const statusMessage = res.statusMessage || STATUS_CODES[status] || '';
-    post({ t: 'head', id, status, statusMessage, headers: headersOf(res) });
+    return { status, statusMessage, headers: headersOf(res) };
   };
+  const sendHead = () => {
+    const taken = takeHead();
+    if (taken) post({ t: 'head', id, ...taken });
+  };
+  /** A copy: the app may reuse its buffer, and a pooled Buffer's memory cannot be handed over. */
+  const bodyBytes = (bytes: Uint8Array): Uint8Array | undefined =>
+    bytes.byteLength === 0 || head.method === 'HEAD' ? undefined : new Uint8Array(bytes);
   const sendData = (bytes: Uint8Array) => {
-    if (bytes.byteLength === 0 || head.method === 'HEAD') return;
-    // A copy: the app may reuse its buffer, and a pooled Buffer's memory cannot be handed over.
-    post({ t: 'data', id, chunk: new Uint8Array(bytes) });
-    exchange.unflushed += bytes.byteLength;
+    const chunk = bodyBytes(bytes);
+    if (!chunk) return;
+    post({ t: 'data', id, chunk });
+    exchange.unflushed += chunk.byteLength;
   };
 
   const write = res.write;
@@ -149,15 +162,15 @@ function start(app: AppBinding, id: number, head: RequestHead): void {
     end.call(this, chunk as never, encoding as never, done as never);
     if (ended) return this;
     ended = true;
-    sendHead();
-    if (chunk !== undefined && chunk !== null) sendData(toBytes(chunk, encoding));
-    post({ t: 'done', id });
+    const body = chunk === undefined || chunk === null ? undefined : bodyBytes(toBytes(chunk, encoding));
+    post({ t: 'done', id, head: takeHead(), chunk: body });
     exchanges.delete(id);
     return this;
   } as typeof res.end;
   // The stand-in connection closes once the response is complete, which emits the response's 'close' as a
-  // real server would.
-  res.once('finish', () => socket.destroy());
+  // real server would: on the next tick, after the stream has run the callbacks of its last writes (destroyed
+  // under them, it would build an error for each).
+  res.once('finish', () => process.nextTick(() => socket.destroy()));
 
   app.handle(req, res);
 }
@@ -166,7 +179,7 @@ function onMessage(app: AppBinding, message: ToThread): void {
   const exchange = exchanges.get(message.id);
   switch (message.t) {
     case 'request':
-      start(app, message.id, message.head);
+      start(app, message.id, message.head, message.ended);
       return;
     case 'body': {
       if (!exchange) return;
