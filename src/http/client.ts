@@ -21,12 +21,23 @@ export function setClient(req: IncomingMessage, client: Client): void {
 
 /** The request's client; without proxy trust applied, or when a trusted proxy said nothing, its peer. */
 export function clientOf(req: IncomingMessage): Client {
-  return (
-    (req as Carrier)[kClient] ?? {
-      address: req.socket?.remoteAddress ?? '-',
-      scheme: (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http',
-      // HTTP/2 names the host in `:authority`; clients send `Host` only when they translate HTTP/1.1.
-      host: req.headers.host ?? (req.headers[':authority'] as string | undefined),
-    }
-  );
+  return (req as Carrier)[kClient] ?? new Peer(req);
+}
+
+/** The peer as the client. Its address is read when asked: it costs a system call (getpeername) per connection. */
+class Peer implements Client {
+  readonly scheme: 'http' | 'https';
+  readonly host: string | undefined;
+  readonly #socket: IncomingMessage['socket'] | undefined;
+
+  constructor(req: IncomingMessage) {
+    this.#socket = req.socket;
+    this.scheme = (req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+    // HTTP/2 names the host in `:authority`; clients send `Host` only when they translate HTTP/1.1.
+    this.host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+  }
+
+  get address(): string {
+    return this.#socket?.remoteAddress ?? '-';
+  }
 }

@@ -53,7 +53,9 @@ export function fromFetch(handler: FetchHandler): RequestHandler {
       result = handler(lazy ? (incoming as unknown as Request) : incoming.toRequest(), {
         incoming: req,
         outgoing: res,
-        clientAddress: client.address,
+        get clientAddress() {
+          return client.address;
+        },
       });
     } catch (err) {
       failed(req, res, err);

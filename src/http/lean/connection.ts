@@ -142,8 +142,9 @@ class LeanConnection implements LeanWire {
   readonly #onEnd = (): void => {
     this.#ended = true;
     // Everything received was served or left to node:http when it arrived, so nothing waits unless a
-    // response is in flight.
-    if (this.#current === undefined) this.socket.end();
+    // response is in flight. A response that closed the connection has ended our side already (a second
+    // end() builds an error to pass to no one).
+    if (this.#current === undefined && !this.#closing) this.socket.end();
   };
 
   readonly #onDrain = (): void => {
