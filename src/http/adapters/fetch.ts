@@ -1,15 +1,33 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { respondAppError } from '../app-error.js';
-import { clientOf } from '../client.js';
+import { type Client, clientOf } from '../client.js';
 import { type Adapter, binding, type RequestHandler } from './adapter.js';
 import { installFastResponse } from './fast-response.js';
 import { closedEarly, IncomingRequest, requestUrl, supportsLazyRequests } from './fetch-request.js';
 import { writeResponse } from './fetch-response.js';
 
-type FetchHandler = (
-  request: Request,
-  env: { incoming: IncomingMessage; outgoing: ServerResponse; clientAddress: string },
-) => unknown;
+type FetchHandler = (request: Request, env: FetchEnv) => unknown;
+
+/**
+ * The second argument of a fetch app. `clientAddress` is read when asked, as a Request's members are: the
+ * peer's address costs a system call per connection, which a new connection per request would pay for
+ * every request. (A getter in an object literal cost 30 times a class's per request, measured.)
+ */
+class FetchEnv {
+  readonly incoming: IncomingMessage;
+  readonly outgoing: ServerResponse;
+  readonly #client: Client;
+
+  constructor(incoming: IncomingMessage, outgoing: ServerResponse, client: Client) {
+    this.incoming = incoming;
+    this.outgoing = outgoing;
+    this.#client = client;
+  }
+
+  get clientAddress(): string {
+    return this.#client.address;
+  }
+}
 
 /** Methods the Fetch standard forbids in a Request: they cannot reach a fetch app. */
 const forbiddenMethods = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -50,13 +68,10 @@ export function fromFetch(handler: FetchHandler): RequestHandler {
     try {
       const client = clientOf(req);
       const incoming = new IncomingRequest(req, res, requestUrl(client.scheme, client.host, req.url ?? '/'));
-      result = handler(lazy ? (incoming as unknown as Request) : incoming.toRequest(), {
-        incoming: req,
-        outgoing: res,
-        get clientAddress() {
-          return client.address;
-        },
-      });
+      result = handler(
+        lazy ? (incoming as unknown as Request) : incoming.toRequest(),
+        new FetchEnv(req, res, client),
+      );
     } catch (err) {
       failed(req, res, err);
       return;
