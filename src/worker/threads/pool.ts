@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, TsunicornError } from '../../errors.js';
+import { headerMatcher } from '../../http/edge/header-names.js';
 import { log } from '../../logging/logger.js';
 import {
   type FromThread,
@@ -11,11 +12,15 @@ import {
 } from './protocol.js';
 
 const threadEntry = new URL('./thread.js', import.meta.url);
+/** Pause before starting a replacement for a thread that failed to start, so a broken app cannot spin. */
+const RESTART_DELAY_MS = 1000;
+
+const bodyFraming = headerMatcher(['content-length', 'transfer-encoding']);
 
 /** Whether a request carries a body: RFC 9112 frames one only by Content-Length or Transfer-Encoding. */
 function hasBody(rawHeaders: readonly string[]): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
+    const name = bodyFraming(rawHeaders[i]!);
     if (name === 'transfer-encoding' || (name === 'content-length' && rawHeaders[i + 1]!.trim() !== '0'))
       return true;
   }
@@ -25,8 +30,6 @@ function hasBody(rawHeaders: readonly string[]): boolean {
 function writeHead(res: ServerResponse, head: ResponseHead): void {
   res.writeHead(head.status, head.statusMessage, head.headers.flat());
 }
-/** Pause before starting a replacement for a thread that failed to start, so a broken app cannot spin. */
-const RESTART_DELAY_MS = 1000;
 
 interface Exchange {
   readonly id: number;
