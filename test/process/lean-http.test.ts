@@ -9,8 +9,17 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { scrape, sum } from '../helpers/metrics.ts';
 import { cpuSeconds, establishedConnections } from '../helpers/proc.ts';
-import { fixture, request, type Server, startServer, waitFor, waitServing } from '../helpers/server.ts';
+import {
+  fixture,
+  metricsPortOf,
+  request,
+  type Server,
+  startServer,
+  waitFor,
+  waitServing,
+} from '../helpers/server.ts';
 import { exchange, getOn, open } from '../wire/raw.ts';
 
 const APP = fixture('fetch-responses.mjs');
@@ -159,7 +168,7 @@ describe('the lean HTTP/1.1 path', () => {
     });
     t.after(() => server.kill());
     await waitServing({ port: server.port }, '/json');
-    const metrics = Number((await server.waitForLog(/Metrics at: http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const metrics = await metricsPortOf(server);
     const [first, second] = server.workers();
     await waitFor(
       () => establishedConnections(first!) + establishedConnections(second!) === 0,
@@ -176,13 +185,7 @@ describe('the lean HTTP/1.1 path', () => {
     t.after(() => {
       for (const s of sockets) s.destroy();
     });
-    const handoffs = async () => {
-      const text = (await request({ port: metrics }, '/metrics')).body;
-      return [...text.matchAll(/^tsunicorn_connection_handoffs_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
-        (n, m) => n + Number(m[1]),
-        0,
-      );
-    };
+    const handoffs = async () => sum(await scrape(metrics), 'tsunicorn_connection_handoffs_total');
     // Requests only now: connections answered while they are still coming would never add up to a share.
     await waitFor(async () => (await handoffs()) > 0, 'a connection to go through the master');
     const bodies = await Promise.all(
