@@ -7,11 +7,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { UserConfig } from './config/input.js';
 import type { Setting } from './config/setting.js';
 import { settings } from './config/table.js';
 import { ControlClient, type StatsView } from './control/protocol.js';
+import { entries } from './paths.js';
 
 export interface RunOptions extends Partial<Record<string, unknown>> {
   /** The app spec, as on the command line. */
@@ -36,8 +36,6 @@ export interface ServerHandle {
   /** Stop the server; resolves to the master's exit code. */
   stop(mode?: 'graceful' | 'quick'): Promise<number>;
 }
-
-const cli = fileURLToPath(new URL('./cli/main.js', import.meta.url));
 
 /** Settings given as an object become the flags the settings table defines for them. */
 function toArgv(options: Record<string, unknown>): string[] {
@@ -64,7 +62,7 @@ export async function run(options: RunOptions & Partial<UserConfig>): Promise<Se
   const socket = join(dir, 'control.sock');
   const child: ChildProcess = spawn(
     process.execPath,
-    [cli, ...toArgv(rest as Record<string, unknown>), `--control-socket=${socket}`, app],
+    [entries.cli, ...toArgv(rest as Record<string, unknown>), `--control-socket=${socket}`, app],
     { cwd, env: { ...(environment ?? process.env) }, stdio: ['ignore', 'inherit', 'pipe'] },
   );
   const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { packageJson } from './paths.js';
 
-/** Read from package.json next to dist/ (or src/), so the version has one home. */
-export const version: string = JSON.parse(
-  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
-).version;
+/** Read from package.json, so the version has one home. */
+export const version: string = JSON.parse(readFileSync(packageJson, 'utf8')).version;

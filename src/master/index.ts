@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/table.js';
 import { loadApp } from '../http/app-loader.js';
 import type { HookRunner } from '../lifecycle/hooks.js';
 import { log } from '../logging/logger.js';
+import { entries } from '../paths.js';
 import { formatAddress } from '../sockets/address.js';
 import { adoptListeners, inheritedSockets, withoutInheritance } from '../sockets/inherited.js';
 import { bindListeners, type Listener } from '../sockets/listeners.js';
@@ -30,8 +30,6 @@ export interface MasterOptions {
   /** Called once every worker of the first generation has booted (-D reports it to its starter). */
   readonly onStarted?: () => void;
 }
-
-const workerEntry = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
 function masterTitle(config: Config, upgrading: boolean): string {
   // Gunicorn's `.2` marks the new master of an upgrade until the old one is gone.
@@ -110,7 +108,7 @@ async function serve(
       config,
       listeners,
       ops: withCredentials(realProcessOps, credentials),
-      workerEntry,
+      workerEntry: entries.worker,
       env: workerEnv(env),
       reloadConfig,
       observer: observers(

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { type ErrorCode, TsunicornError } from '../../errors.js';
 import { headerMatcher } from '../../http/edge/header-names.js';
 import { log } from '../../logging/logger.js';
+import { entries } from '../../paths.js';
 import {
   type FromThread,
   type ResponseHead,
@@ -11,7 +12,6 @@ import {
   WINDOW_BYTES,
 } from './protocol.js';
 
-const threadEntry = new URL('./thread.js', import.meta.url);
 /** Pause before starting a replacement for a thread that failed to start, so a broken app cannot spin. */
 const RESTART_DELAY_MS = 1000;
 
@@ -116,7 +116,7 @@ export class ThreadPool {
   }
 
   #spawn(index: number): Promise<void> {
-    const worker = new Worker(threadEntry, { workerData: this.#options.boot });
+    const worker = new Worker(entries.thread, { workerData: this.#options.boot });
     const thread: AppThread = { index, worker, ready: false, lastBeat: Date.now(), current: undefined };
     this.#threads[index] = thread;
     return new Promise((resolve, reject) => {
