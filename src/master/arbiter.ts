@@ -314,7 +314,7 @@ export class Arbiter {
     w.bootedAt = this.#ops.now();
     this.#everBooted = true;
     this.#observer.workerBooted?.(w);
-    log.debug(`Worker (pid:${w.pid}) booted`);
+    log.debug(`Worker (pid:${w.pid}) booted in ${Math.round(w.bootedAt - w.spawnedAt)} ms`);
     const old = w.replaces;
     if (old?.serving) {
       log.info(`Worker (pid:${old.pid}) recycled (${old.recycleReason}); replaced by pid ${w.pid}`);

@@ -28,13 +28,23 @@ async function pidOf(port: number, path = '/', agent?: Agent): Promise<number> {
 
 describe('master and workers', () => {
   test('starts one master and N workers; several workers answer; the master holds no client connection', async (t) => {
-    const server = await startServer(['-w', '3', '-b', '127.0.0.1:0', fixture('pid.mjs')], { workers: 3 });
+    const server = await startServer(
+      ['-w', '3', '--log-level', 'debug', '-b', '127.0.0.1:0', fixture('pid.mjs')],
+      {
+        workers: 3,
+      },
+    );
     t.after(() => server.kill());
     await waitServing({ port: server.port });
     assert.equal(server.workers().length, 3);
     assert.match(server.log, /Starting tsunicorn \d+\.\d+\.\d+/);
     assert.match(server.log, /Using worker: async/);
     assert.equal(server.count(/Booting worker with pid: \d+/), 3);
+    // Each worker's time from spawn to accepting, for whoever tunes startup.
+    const booted = /Worker \(pid:\d+\) booted in (\d+) ms/g;
+    await waitFor(() => server.count(booted) === 3, `three booted lines\n${server.log}`);
+    const bootMs = [...server.log.matchAll(booted)].map((m) => Number(m[1]));
+    for (const ms of bootMs) assert.ok(ms > 0 && ms < 30_000, `boot time ${ms} ms`);
 
     const pids = new Set<number>();
     const agents = Array.from({ length: 20 }, () => new Agent({ keepAlive: true }));
