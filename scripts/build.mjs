@@ -2,7 +2,8 @@
 /**
  * Builds dist/: tsc type-checks and writes the declarations, esbuild writes the JavaScript as one bundle per
  * process entry, with shared code in dist/chunks/. A process then loads a handful of files instead of eighty
- * modules one by one, which on Node 20 took 40 ms of each master's and each worker's start (docs/design.md).
+ * modules one by one, which on Node 20 took about 40 ms of the master's start and part of each worker's
+ * (docs/design.md).
  */
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
