@@ -29,6 +29,7 @@ import { type ProxyProtocolSettings, proxyProtocolGate } from './proxy-protocol.
 import { nodeRequestsNeeded, observeClose, observeRequest } from './request-observer.js';
 import { type HttpProtocol, type TlsSettings, type TlsWrapper, tlsWrapper } from './tls.js';
 import { defaultUpgradeSettings, LongLived, type UpgradeSettings } from './upgrades.js';
+import { batchWrites } from './write-batch.js';
 
 /** Limits, timeouts and shedding of the HTTP edge (docs/http.md); what is not given keeps its default. */
 export type HttpSettings = Partial<
@@ -43,6 +44,8 @@ export type HttpSettings = Partial<
       readonly http1Only: string;
       /** --no-lean-http, or a worker class that needs node:http's own objects for every request. */
       readonly noLeanHttp: boolean;
+      /** --no-write-batching, or a worker class that never has two responses to batch. */
+      readonly noWriteBatching: boolean;
     }
 >;
 
@@ -88,6 +91,8 @@ export class HttpServer {
   readonly #handshakeTimeoutMs: number;
   /** Plain HTTP/1.1 connections of a fetch app start on the lean path (src/http/lean). */
   readonly #lean: LeanHttp1 | undefined;
+  /** Plain HTTP/1.1 connections write what a turn of the loop answered together (src/http/write-batch.ts). */
+  readonly #batchWrites: boolean;
   #draining = false;
   /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
   readonly shedsBeyondCap: boolean;
@@ -113,6 +118,8 @@ export class HttpServer {
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
     this.#tls = secure?.wrap;
+    // TLS connections cork their own plain-text side; batching them is left until measured.
+    this.#batchWrites = !secure && !settings.noWriteBatching;
     this.#handshakeTimeoutMs = ms(edge.headerTimeout);
     const admit = installEdge(this.server, edge, this.#connections);
     const overload = { ...defaultOverloadSettings, ...settings };
@@ -254,6 +261,7 @@ export class HttpServer {
     c.lastActivity = Date.now();
     this.#connections.add(socket);
     socket.once('close', this.#forget);
+    if (this.#batchWrites) batchWrites(socket);
     if (this.#lean) this.#lean.accept(socket);
     else this.server.emit('connection', socket);
   }

@@ -5,9 +5,11 @@
  * (docs/streaming.md).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { log } from '../logging/logger.js';
 import type { AppBinding } from './adapters/adapter.js';
+import { unbatchWrites } from './write-batch.js';
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -126,6 +128,7 @@ export class LongLived {
     for (const event of tunnels) {
       // First, so the socket is held before the app's listener can close it.
       server.prependListener(event, (_req: IncomingMessage, socket: Duplex) => {
+        unbatchWrites(socket as Socket);
         this.#sockets.add(socket);
         socket.once('close', () => this.#sockets.delete(socket));
       });

@@ -62,6 +62,9 @@ const CASES = [
   'GET /text HTTP/1.1\r\nHost: x\r\n\r\nGET /json HTTP/1.1\r\nHost: x\r\n\r\n' +
     'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' +
     'GET /bytes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  // The client's end is read while a slow answer is in flight, before the connection goes to node:http.
+  'GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
   // Refused by the edge: the lean path leaves them to node:http, which answers as for every app.
   'GET /text HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n',
   'GET /text HTTP/1.1\r\nHost: x\r\nBad Name: 1\r\n\r\n',

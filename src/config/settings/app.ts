@@ -84,4 +84,12 @@ export const appSettings = [
     default: false,
     doc: "Fetch apps: serve every request through node:http. By default a fetch app's plain HTTP/1.1 connections start on a lean path that serves requests arriving whole (head and a body up to 1 MiB) in a strict subset of HTTP/1.1 without node:http's request objects, and hands the connection to node:http at the first request outside it; `env.incoming` and `env.outgoing` are then light stand-ins with the common members of Node's. For an app that needs Node's own objects there. Off with TLS, the PROXY protocol, `-k sync` and request hooks.",
   }),
+  setting({
+    key: 'noWriteBatching',
+    section: 'app',
+    flags: ['--no-write-batching'],
+    kind: bool,
+    default: false,
+    doc: 'Write each response to its connection as soon as the app ends it. By default a worker writes the responses its apps finish in one turn of the event loop together at the end of that turn (plain HTTP/1.1; Redis does the same with its replies): a client or proxy on the same host or LAN is then woken once for all of them rather than once per response, which measured 1.2–1.4× the keep-alive throughput of hello-world apps (docs/performance.md). A response waits at most for the rest of its turn. Off under `-k sync`, which has one response at a time.',
+  }),
 ] as const;

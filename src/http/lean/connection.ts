@@ -126,10 +126,20 @@ class LeanConnection implements LeanWire {
     this.#left = true;
     this.#listen('off');
     socket.setTimeout(0);
-    if (this.#buffer) socket.unshift(this.#buffer);
-    this.#buffer = undefined;
     log.debug(`Connection from ip=${socket.remoteAddress} continues on node:http`);
+    const buffer = this.#buffer;
+    this.#buffer = undefined;
+    if (!socket.readableEnded) {
+      if (buffer) socket.unshift(buffer);
+      this.#options.fallback(socket);
+      return;
+    }
+    // The client's end was read while a response was in flight, and a stream takes nothing back after its
+    // end: node:http is given the bytes and then the end, through the listeners it has just added.
+    const ending = new Set(socket.listeners('end'));
     this.#options.fallback(socket);
+    if (buffer) socket.emit('data', buffer);
+    for (const listener of socket.listeners('end')) if (!ending.has(listener)) listener.call(socket);
   }
 
   readonly #onTimeout = (): void => {

@@ -352,6 +352,7 @@ export class LeanResponse extends EventEmitter {
     const socket = this.#wire.socket;
     if (socket.destroyed) return this;
     const size = data === undefined ? 0 : byteLength(data, enc);
+    socket.cork();
     if (!this.headersSent) {
       const head = this.#head(size);
       if (data === undefined || size === 0 || this.#bodyless)
@@ -359,14 +360,12 @@ export class LeanResponse extends EventEmitter {
       // One write for head and body, in the body's encoding, as node:http joins them.
       else if (typeof data === 'string') socket.write(head + data, enc ?? 'utf8', this.#wire.written);
       else {
-        socket.cork();
         socket.write(head, 'latin1');
         socket.write(data, this.#wire.written);
-        socket.uncork();
       }
+      socket.uncork();
       return this;
     }
-    socket.cork();
     if (data !== undefined && size > 0 && !this.#bodyless) {
       if (this.#chunked) socket.write(`${size.toString(16)}\r\n`, 'latin1');
       socket.write(data, enc ?? 'utf8');

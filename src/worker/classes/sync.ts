@@ -15,6 +15,8 @@ export const syncWorker: WorkerClass = {
       refuseUpgrades: 'sync',
       // The slot is released on node:http's 'request' and response 'finish' (event-loop.ts).
       noLeanHttp: true,
+      // One response at a time: nothing to write together, and a held one would only wait.
+      noWriteBatching: true,
       http1Only: 'the sync worker class serves one request per connection; use -k async for HTTP/2',
     });
     // Keep-alive off whatever --keep-alive says, as Gunicorn's sync: every response says `Connection: close`,
