@@ -19,8 +19,15 @@ before(async () => {
 });
 after(() => server.close());
 
-/** A connected pair: `ours` is the server's side, `received` what the client has read so far. */
-async function pair(): Promise<{ ours: Socket; client: Socket; received: () => string }> {
+interface Pair {
+  /** The server's side. */
+  readonly ours: Socket;
+  readonly client: Socket;
+  /** What the client has read so far. */
+  received(): string;
+}
+
+async function pair(): Promise<Pair> {
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   const client = connect(port, '127.0.0.1');
   let text = '';
@@ -31,6 +38,14 @@ async function pair(): Promise<{ ours: Socket; client: Socket; received: () => s
   return { ours, client, received: () => text };
 }
 
+/** Waits until the client has read `text`'s length, checks it is `text`, and closes both sides. */
+async function expectReceived(p: Pair, text: string): Promise<void> {
+  while (p.received().length < text.length) await once(p.client, 'data');
+  assert.equal(p.received(), text);
+  p.client.destroy();
+  p.ours.destroy();
+}
+
 /** What a response writer does: cork, write, uncork. */
 function respond(socket: Socket, ...parts: string[]): void {
   socket.cork();
@@ -39,61 +54,63 @@ function respond(socket: Socket, ...parts: string[]): void {
 }
 
 test('responses written in one turn are held until it ends, then go out in order', async () => {
-  const { ours, client, received } = await pair();
-  batchWrites(ours);
-  respond(ours, 'a', 'b');
-  respond(ours, 'c');
+  const p = await pair();
+  batchWrites(p.ours);
+  respond(p.ours, 'a', 'b');
+  respond(p.ours, 'c');
   // Unbatched, each uncork would have handed its bytes to the kernel before returning.
-  assert.equal(ours.writableLength, 3);
+  assert.equal(p.ours.writableLength, 3);
   await turnEnd();
-  assert.equal(ours.writableLength, 0);
-  while (received().length < 3) await once(client, 'data');
-  assert.equal(received(), 'abc');
-  client.destroy();
-  ours.destroy();
+  assert.equal(p.ours.writableLength, 0);
+  await expectReceived(p, 'abc');
 });
 
 test('nested corks are held as one, and a write without a cork queues behind what is held', async () => {
-  const { ours, client, received } = await pair();
-  batchWrites(ours);
-  ours.cork();
-  respond(ours, 'x');
-  ours.uncork();
-  ours.write('y');
-  assert.equal(ours.writableLength, 2);
+  const p = await pair();
+  batchWrites(p.ours);
+  p.ours.cork();
+  respond(p.ours, 'x');
+  p.ours.uncork();
+  p.ours.write('y');
+  assert.equal(p.ours.writableLength, 2);
   await turnEnd();
-  while (received().length < 2) await once(client, 'data');
-  assert.equal(received(), 'xy');
-  client.destroy();
-  ours.destroy();
+  await expectReceived(p, 'xy');
+});
+
+test('a turn that holds more than 256 KiB sends everything it holds at once', async () => {
+  const small = await pair();
+  const large = await pair();
+  batchWrites(small.ours);
+  batchWrites(large.ours);
+  respond(small.ours, 'first');
+  assert.equal(small.ours.writableLength, 5);
+  const body = 'x'.repeat(300 * 1024);
+  respond(large.ours, body);
+  assert.equal(small.ours.writableLength, 0);
+  await expectReceived(small, 'first');
+  await expectReceived(large, body);
 });
 
 test('unbatching sends what is held and gives the socket back its own uncork', async () => {
-  const { ours, client, received } = await pair();
-  batchWrites(ours);
-  respond(ours, 'held');
-  unbatchWrites(ours);
-  assert.equal(ours.writableLength, 0);
-  respond(ours, '!');
-  assert.equal(ours.writableLength, 0);
-  while (received().length < 5) await once(client, 'data');
-  assert.equal(received(), 'held!');
-  client.destroy();
-  ours.destroy();
+  const p = await pair();
+  batchWrites(p.ours);
+  respond(p.ours, 'held');
+  unbatchWrites(p.ours);
+  assert.equal(p.ours.writableLength, 0);
+  respond(p.ours, '!');
+  assert.equal(p.ours.writableLength, 0);
+  await expectReceived(p, 'held!');
 });
 
 test('a socket destroyed while its writes are held is skipped at the end of the turn', async () => {
-  const { ours, client } = await pair();
+  const gone = await pair();
   const other = await pair();
-  batchWrites(ours);
+  batchWrites(gone.ours);
   batchWrites(other.ours);
-  respond(ours, 'lost');
+  respond(gone.ours, 'lost');
   respond(other.ours, 'kept');
-  ours.destroy();
+  gone.ours.destroy();
   await turnEnd();
-  while (other.received().length < 4) await once(other.client, 'data');
-  assert.equal(other.received(), 'kept');
-  client.destroy();
-  other.client.destroy();
-  other.ours.destroy();
+  await expectReceived(other, 'kept');
+  gone.client.destroy();
 });
