@@ -91,7 +91,7 @@ export class HttpServer {
   readonly #handshakeTimeoutMs: number;
   /** Plain HTTP/1.1 connections of a fetch app start on the lean path (src/http/lean). */
   readonly #lean: LeanHttp1 | undefined;
-  /** Plain HTTP/1.1 connections write what a turn of the loop answered together (src/http/write-batch.ts). */
+  /** HTTP/1.1 connections write what a turn of the loop answered together (src/http/write-batch.ts). */
   readonly #batchWrites: boolean;
   #draining = false;
   /** --overload-503: connections beyond the worker's cap are taken only to be answered 503. */
@@ -118,8 +118,7 @@ export class HttpServer {
     this.server = createServer(edgeServerOptions(edge));
     this.#proxyProtocol = proxyProtocolGate(settings, edge.headerTimeout * 1000);
     this.#tls = secure?.wrap;
-    // TLS connections cork their own plain-text side; batching them is left until measured.
-    this.#batchWrites = !secure && !settings.noWriteBatching;
+    this.#batchWrites = !settings.noWriteBatching;
     this.#handshakeTimeoutMs = ms(edge.headerTimeout);
     const admit = installEdge(this.server, edge, this.#connections);
     const overload = { ...defaultOverloadSettings, ...settings };
