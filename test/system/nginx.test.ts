@@ -33,8 +33,13 @@ test('docs/deploy/nginx: traffic through the real nginx over the unix socket, HU
   const server = await startServer(['-w', '2', '-b', `unix:${sock}`, fixture('pid.mjs')], { workers: 2 });
   t.after(() => server.kill());
   await waitServing({ socketPath: sock });
-  const proxy = spawn(nginx, ['-c', join(tmp, 'nginx.conf')], { stdio: 'ignore' });
-  t.after(() => proxy.kill('SIGKILL'));
+  // In a process group of its own: a SIGKILLed nginx master leaves its worker running, so the group goes.
+  const proxy = spawn(nginx, ['-c', join(tmp, 'nginx.conf')], { stdio: 'ignore', detached: true });
+  t.after(() => {
+    try {
+      process.kill(-proxy.pid!, 'SIGKILL');
+    } catch {}
+  });
   const target = { port };
   await waitServing(target).catch((err) => {
     throw new Error(`${err.message}\n${readFileSync(join(tmp, 'error.log'), 'utf8')}`);
