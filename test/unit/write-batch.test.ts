@@ -27,7 +27,8 @@ interface Pair {
   received(): string;
 }
 
-async function pair(): Promise<Pair> {
+/** A connected pair whose server side batches its writes. */
+async function batchedPair(): Promise<Pair> {
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   const client = connect(port, '127.0.0.1');
   let text = '';
@@ -35,6 +36,7 @@ async function pair(): Promise<Pair> {
     text += d.toString('latin1');
   });
   const [ours] = await accepted;
+  batchWrites(ours);
   return { ours, client, received: () => text };
 }
 
@@ -54,8 +56,7 @@ function respond(socket: Socket, ...parts: string[]): void {
 }
 
 test('responses written in one turn are held until it ends, then go out in order', async () => {
-  const p = await pair();
-  batchWrites(p.ours);
+  const p = await batchedPair();
   respond(p.ours, 'a', 'b');
   respond(p.ours, 'c');
   // Unbatched, each uncork would have handed its bytes to the kernel before returning.
@@ -66,8 +67,7 @@ test('responses written in one turn are held until it ends, then go out in order
 });
 
 test('nested corks are held as one, and a write without a cork queues behind what is held', async () => {
-  const p = await pair();
-  batchWrites(p.ours);
+  const p = await batchedPair();
   p.ours.cork();
   respond(p.ours, 'x');
   p.ours.uncork();
@@ -78,10 +78,8 @@ test('nested corks are held as one, and a write without a cork queues behind wha
 });
 
 test('a turn that holds more than 256 KiB sends everything it holds at once', async () => {
-  const small = await pair();
-  const large = await pair();
-  batchWrites(small.ours);
-  batchWrites(large.ours);
+  const small = await batchedPair();
+  const large = await batchedPair();
   respond(small.ours, 'first');
   assert.equal(small.ours.writableLength, 5);
   const body = 'x'.repeat(300 * 1024);
@@ -92,8 +90,7 @@ test('a turn that holds more than 256 KiB sends everything it holds at once', as
 });
 
 test('unbatching sends what is held and gives the socket back its own uncork', async () => {
-  const p = await pair();
-  batchWrites(p.ours);
+  const p = await batchedPair();
   respond(p.ours, 'held');
   unbatchWrites(p.ours);
   assert.equal(p.ours.writableLength, 0);
@@ -103,10 +100,8 @@ test('unbatching sends what is held and gives the socket back its own uncork', a
 });
 
 test('a socket destroyed while its writes are held is skipped at the end of the turn', async () => {
-  const gone = await pair();
-  const other = await pair();
-  batchWrites(gone.ours);
-  batchWrites(other.ours);
+  const gone = await batchedPair();
+  const other = await batchedPair();
   respond(gone.ours, 'lost');
   respond(other.ours, 'kept');
   gone.ours.destroy();
