@@ -89,6 +89,28 @@ test('a turn that holds more than 256 KiB sends everything it holds at once', as
   await expectReceived(large, body);
 });
 
+test('the sixteenth connection held in a turn sends what all sixteen hold at once', async () => {
+  const pairs: Pair[] = [];
+  // One at a time: each pair takes the server's next connection.
+  while (pairs.length < 16) pairs.push(await batchedPair());
+  for (const [i, p] of pairs.entries()) {
+    respond(p.ours, `r${i}`);
+    if (i < 15) assert.equal(p.ours.writableLength, `r${i}`.length, 'held');
+  }
+  // The sixteenth released every one of them.
+  assert.deepEqual(
+    pairs.map((p) => p.ours.writableLength),
+    pairs.map(() => 0),
+  );
+  for (const [i, p] of pairs.slice(0, 15).entries()) {
+    const text = `s${i}`;
+    respond(p.ours, text);
+    assert.equal(p.ours.writableLength, text.length, 'holding starts again after the release');
+  }
+  await turnEnd();
+  await Promise.all(pairs.map((p, i) => expectReceived(p, i < 15 ? `r${i}s${i}` : `r${i}`)));
+});
+
 test('unbatching sends what is held and gives the socket back its own uncork', async () => {
   const p = await batchedPair();
   respond(p.ours, 'held');

@@ -20,15 +20,39 @@ import { FIELD_TEXT } from '../edge/grammar.js';
  */
 
 /**
- * undici's Response, captured when FastResponse is installed: reading `globalThis.Response` loads undici,
- * which a worker serving a Node listener app never needs.
+ * undici's Response, resolved the first time something needs it (a body read, a real Response built, an
+ * instanceof check on a value that is not a FastResponse), not when FastResponse is installed: reading
+ * `globalThis.Response` loads undici and, with it, crypto, tls, http2, zlib and web streams, 4 MB of a
+ * worker's memory and 20 ms of its start that a fetch app answering with strings and bytes never needs.
  */
-let Native: typeof Response;
+let Native: typeof Response | undefined;
+/** Node's lazy getter of the global Response, kept when FastResponse replaces the global. */
+let nativeGetter: (() => typeof Response) | undefined;
 
 /** undici's Response, whether or not FastResponse has replaced the global. */
 export function nativeResponse(): typeof Response {
-  return Native ?? globalThis.Response;
+  if (Native) return Native;
+  if (!nativeGetter) return globalThis.Response;
+  // Node's getter defines the global as what it loaded: whatever the global is now is put back.
+  const current = Object.getOwnPropertyDescriptor(globalThis, 'Response')!;
+  const native = nativeGetter();
+  Object.defineProperty(globalThis, 'Response', current);
+  return link(native);
 }
+
+/**
+ * Real Responses and FastResponses are both `instanceof Response`, and code holding undici's constructor
+ * accepts a FastResponse too; the statics are the real ones where not overridden below.
+ */
+function link(native: typeof Response): typeof Response {
+  Native = native;
+  Object.setPrototypeOf(FastResponse.prototype, native.prototype);
+  Object.setPrototypeOf(FastResponse, native);
+  return native;
+}
+
+const isPlain = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 
 type FastBody = string | Uint8Array;
 
@@ -46,12 +70,7 @@ function plainInit(init: ResponseInit | undefined): boolean {
   if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599)) return false;
   if (statusText !== undefined && !(typeof statusText === 'string' && FIELD_TEXT.test(statusText)))
     return false;
-  return (
-    headers === undefined ||
-    headers instanceof Headers ||
-    Array.isArray(headers) ||
-    Object.getPrototypeOf(headers) === Object.prototype
-  );
+  return headers === undefined || Array.isArray(headers) || isPlain(headers) || headers instanceof Headers;
 }
 
 /** A response's status line and headers, as the server writes them. */
@@ -87,7 +106,7 @@ export class FastResponse {
     const status = init?.status ?? 200;
     if (!fastBody(body) || !plainInit(init) || (body != null && nullBodyStatus.has(status))) {
       this.#body = null;
-      this.#real = new Native(body, init);
+      this.#real = new (nativeResponse())(body, init);
       return;
     }
     this.#body = body ?? null;
@@ -95,18 +114,17 @@ export class FastResponse {
       this.#status = status;
       this.#statusText = init.statusText ?? '';
       const { headers } = init;
-      this.#source =
-        headers instanceof Headers
-          ? new Headers(headers)
-          : Array.isArray(headers)
-            ? headers.map((pair) => [...pair])
-            : headers && { ...headers };
+      this.#source = Array.isArray(headers)
+        ? headers.map((pair) => [...pair])
+        : isPlain(headers)
+          ? { ...headers }
+          : headers && new Headers(headers);
     }
   }
 
   static json(data: unknown, init?: ResponseInit): Response {
     const text = JSON.stringify(data);
-    if (typeof text !== 'string' || !plainInit(init)) return Native.json(data, init);
+    if (typeof text !== 'string' || !plainInit(init)) return nativeResponse().json(data, init);
     let headers: ConstructorParameters<typeof Headers>[0] = { 'content-type': 'application/json' };
     if (init?.headers !== undefined) {
       headers = new Headers(init.headers);
@@ -120,15 +138,16 @@ export class FastResponse {
   }
 
   static error(): Response {
-    return Native.error();
+    return nativeResponse().error();
   }
 
   static redirect(...args: Parameters<typeof Response.redirect>): Response {
-    return Native.redirect(...args);
+    return nativeResponse().redirect(...args);
   }
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof nativeResponse();
+    if (typeof value !== 'object' || value === null) return false;
+    return #real in value || value instanceof nativeResponse();
   }
 
   /** The parts to write, or undefined once the response is a real one (or when `value` is not ours). */
@@ -155,7 +174,7 @@ export class FastResponse {
         statusText: this.#statusText,
         headers: this.#headers ?? this.#source,
       };
-      this.#real = new Native(this.#body, init);
+      this.#real = new (nativeResponse())(this.#body, init);
       this.#body = null;
     }
     return this.#real;
@@ -172,9 +191,10 @@ export class FastResponse {
       headers.push(lower, value);
     };
     const source = this.#headers ?? this.#source;
-    if (source instanceof Headers) for (const [name, value] of source) add(name, value);
-    else if (Array.isArray(source)) for (const [name, value] of source) add(name!, String(value));
-    else if (source) for (const name in source) add(name, String((source as Record<string, string>)[name]));
+    // Without instanceof Headers, which would load undici: a source is a Headers, an array or a plain object.
+    if (Array.isArray(source)) for (const [name, value] of source) add(name!, String(value));
+    else if (isPlain(source)) for (const name in source) add(name, String(source[name]));
+    else if (source) for (const [name, value] of source as Headers) add(name, value);
     if (!hasType && typeof this.#body === 'string') headers.push('content-type', TEXT_TYPE);
     return { headers, hasLength };
   }
@@ -264,13 +284,16 @@ export function keepNativeResponse(): void {
 
 /** Makes FastResponse the global Response of this process or thread (once; fetch apps only). */
 export function installFastResponse(): void {
-  if (Native || kept) return;
-  Native = globalThis.Response;
-  // Real Responses and FastResponses are both `instanceof Response`, and the statics and Symbol.toStringTag
-  // are the real ones where not overridden above.
-  Object.setPrototypeOf(FastResponse.prototype, Native.prototype);
-  Object.setPrototypeOf(FastResponse, Native);
-  // Code that checks `constructor.name` (some frameworks do, instead of instanceof) sees the standard name.
+  if (nativeGetter || Native || kept) return;
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'Response');
+  if (own?.get) nativeGetter = own.get.bind(globalThis);
+  else link(globalThis.Response);
+  // Code that checks `constructor.name` (some frameworks do, instead of instanceof) sees the standard name,
+  // and Object.prototype.toString the standard tag, before undici is loaded as after.
   Object.defineProperty(FastResponse, 'name', { value: 'Response' });
+  Object.defineProperty(FastResponse.prototype, Symbol.toStringTag, {
+    value: 'Response',
+    configurable: true,
+  });
   globalThis.Response = FastResponse as unknown as typeof Response;
 }

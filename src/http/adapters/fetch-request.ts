@@ -279,3 +279,52 @@ export function supportsLazyRequests(): boolean {
   }
   return lazyWorks;
 }
+
+let deferred = false;
+
+/** Whether the adapter may hand the app an IncomingRequest now. */
+export function lazyRequests(): boolean {
+  return lazyWorks !== false;
+}
+
+/**
+ * Checks undici (supportsLazyRequests) only when an IncomingRequest can first meet it, rather than when the
+ * adapter starts, on a Node whose undici globals are lazy getters (Node 20; later ones have undici from the
+ * start, and are probed at once): the probe loads undici, which a fetch app that never touches `Request` or
+ * `fetch` does not need (fast-response.ts says what it costs). Until then nothing tells an IncomingRequest
+ * from a real Request: `instanceof Request` needs the global, and undici takes requests through
+ * `new Request(request)` and `fetch(request)`. So the first read (or write) of the global Request, and the
+ * first call of the global fetch, run the probe first. Node 20's undici passes it; a version that did not
+ * would see the requests handed out before then as URLs.
+ */
+export function deferLazyRequests(): void {
+  if (deferred) return;
+  deferred = true;
+  const own = Object.getOwnPropertyDescriptor(globalThis, 'Request');
+  if (lazyWorks !== undefined || !own?.get) {
+    supportsLazyRequests();
+    return;
+  }
+  Object.defineProperty(globalThis, 'Request', {
+    configurable: true,
+    enumerable: own.enumerable,
+    get(): typeof Request {
+      // Node's own getter defines the global as undici's Request, which the probe then uses.
+      const native = own.get!.call(globalThis) as typeof Request;
+      supportsLazyRequests();
+      return native;
+    },
+    // A polyfill replacing the global before anything read it: the probe still runs first.
+    set(value: typeof Request) {
+      own.get!.call(globalThis);
+      supportsLazyRequests();
+      Object.defineProperty(globalThis, 'Request', { configurable: true, writable: true, value });
+    },
+  });
+  const nativeFetch = globalThis.fetch;
+  globalThis.fetch = function fetch(input, init) {
+    // The first read of the global runs the probe, if nothing has yet.
+    if (lazyWorks === undefined) void globalThis.Request;
+    return nativeFetch(input, init);
+  };
+}

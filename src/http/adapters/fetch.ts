@@ -3,7 +3,13 @@ import { respondAppError } from '../app-error.js';
 import { type Client, clientOf } from '../client.js';
 import { type Adapter, binding, type RequestHandler } from './adapter.js';
 import { installFastResponse } from './fast-response.js';
-import { closedEarly, IncomingRequest, requestUrl, supportsLazyRequests } from './fetch-request.js';
+import {
+  closedEarly,
+  deferLazyRequests,
+  IncomingRequest,
+  lazyRequests,
+  requestUrl,
+} from './fetch-request.js';
 import { writeResponse } from './fetch-response.js';
 
 type FetchHandler = (request: Request, env: FetchEnv) => unknown;
@@ -58,7 +64,7 @@ function settle(req: IncomingMessage, res: ServerResponse, response: unknown): v
 /** Serves a Web fetch handler: streams bodies both ways, aborts the Request's signal when the client leaves. */
 export function fromFetch(handler: FetchHandler): RequestHandler {
   installFastResponse();
-  const lazy = supportsLazyRequests();
+  deferLazyRequests();
   return (req, res) => {
     if (forbiddenMethods.has(req.method ?? '')) {
       res.writeHead(501, { 'content-type': 'text/plain', connection: 'close' }).end('Not Implemented\n');
@@ -69,7 +75,7 @@ export function fromFetch(handler: FetchHandler): RequestHandler {
       const client = clientOf(req);
       const incoming = new IncomingRequest(req, res, requestUrl(client.scheme, client.host, req.url ?? '/'));
       result = handler(
-        lazy ? (incoming as unknown as Request) : incoming.toRequest(),
+        lazyRequests() ? (incoming as unknown as Request) : incoming.toRequest(),
         new FetchEnv(req, res, client),
       );
     } catch (err) {
