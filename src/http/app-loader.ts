@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { userInfo } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TsunicornError } from '../errors.js';
@@ -91,9 +92,25 @@ export function parseAppSpec(spec: string): AppSpec {
 function isFile(path: string): boolean {
   try {
     return statSync(path).isFile();
-  } catch {
+  } catch (err) {
+    // "Not found" would send the user looking in the wrong place: workers run as --user, which may not
+    // reach what the one who started the server can.
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(path);
     return false;
   }
+}
+
+/** The app, or a directory above it, is closed to the user this process runs as. */
+function unreadable(path: string): TsunicornError {
+  let user = `uid ${process.getuid?.()}`;
+  try {
+    user = `user ${userInfo().username} (${user})`;
+  } catch {}
+  return new TsunicornError(
+    'TSU_ERR_APP_LOAD',
+    `App failed to load: ${path}: permission denied for ${user}; give it read access to the file and ` +
+      'search (x) access to every directory above it, or choose a --user that has them',
+  );
 }
 
 /** A file path (`app.ts`, `./src/app`, `/abs/app.js`) or, failing that, a package module (`pkg/app`). */
@@ -199,6 +216,7 @@ export async function loadApp(spec: string, cwd: string): Promise<AppBinding> {
     if (tsExtensions.has(extname(file))) await enableTypeScript();
     ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === 'EACCES') throw unreadable(file);
     throw new TsunicornError(
       'TSU_ERR_APP_LOAD',
       `App failed to load: importing ${file} threw:\n${(err as Error)?.stack ?? err}`,

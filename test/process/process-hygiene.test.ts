@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
   childPids,
@@ -23,6 +31,15 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 /** A field of /proc/PID/status, e.g. `Uid` → its first value. */
 const procStatus = (pid: number, field: string) =>
   new RegExp(`^${field}:[ \\t]*(\\S*)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** Whether a user other than the owner can reach `path`: read on it, search on every directory above it. */
+function openToOthers(path: string): boolean {
+  if ((statSync(path).mode & 0o004) === 0) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
 const title = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0.*$/s, '');
 
 describe('process hygiene', () => {
@@ -58,6 +75,10 @@ describe('process hygiene', () => {
 
   test('-u/-g: workers run as nobody:nogroup, the master stays root, the unix socket belongs to the workers', async (t) => {
     assert.equal(process.getuid?.(), 0, 'this test runs as root (as in CI)');
+    assert.ok(
+      openToOthers(fixture('pid.mjs')),
+      `workers running as nobody must reach ${fixture('pid.mjs')}: check out the repository where other users can read it (chmod o+rx on its directories)`,
+    );
     const sock = join(tmp, 'nobody.sock');
     const server = await startServer(
       ['-w', '2', '-b', `unix:${sock}`, '-u', 'nobody', '-g', 'nogroup', fixture('pid.mjs')],
@@ -73,6 +94,23 @@ describe('process hygiene', () => {
     }
     const { uid, gid } = statSync(sock);
     assert.deepEqual([uid, gid], [65534, 65534]);
+  });
+
+  test('-u: an app that user cannot reach fails the boot with one line naming the user and the fix', async (t) => {
+    assert.equal(process.getuid?.(), 0, 'this test runs as root (as in CI)');
+    // tmp is mkdtemp's 0700: nobody cannot search it.
+    const app = join(tmp, 'closed-app.mjs');
+    copyFileSync(fixture('pid.mjs'), app);
+    const server = new Server(['-w', '1', '-b', '127.0.0.1:0', '-u', 'nobody', '-g', 'nogroup', app]);
+    t.after(() => server.kill());
+    const { code } = await server.exited();
+    assert.notEqual(code, 0);
+    assert.match(
+      server.log,
+      new RegExp(
+        `App failed to load: ${app}: permission denied for user nobody \\(uid 65534\\); give it read access to the file and search \\(x\\) access to every directory above it, or choose a --user that has them\n`,
+      ),
+    );
   });
 
   test('-u with an unknown user fails before binding', async () => {

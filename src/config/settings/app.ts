@@ -90,6 +90,6 @@ export const appSettings = [
     flags: ['--no-write-batching'],
     kind: bool,
     default: false,
-    doc: 'Write each response to its connection as soon as the app ends it. By default a worker writes the responses its apps finish in one turn of the event loop together at the end of that turn (HTTP/1.1, plain or over TLS; Redis does the same with its replies): a client or proxy on the same host or LAN is then woken once for all of them rather than once per response, which measured 1.2–1.4× the keep-alive throughput of hello-world apps (docs/performance.md). A response waits at most for the rest of its turn. Off under `-k sync`, which has one response at a time.',
+    doc: 'Write each response to its connection as soon as the app ends it. By default a worker writes the responses its apps finish in one turn of the event loop together at the end of that turn, 16 connections at most at a time (HTTP/1.1, plain or over TLS; Redis does the same with its replies): a client or proxy on the same host or LAN is then woken once for all of them rather than once per response, which measured 1.2–1.4× the keep-alive throughput of hello-world apps (docs/performance.md). A response waits at most for the rest of its turn. Off under `-k sync`, which has one response at a time.',
   }),
 ] as const;
