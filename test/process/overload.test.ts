@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { scrape, sum } from '../helpers/metrics.ts';
 import {
   fixture,
   metricsPortOf,
@@ -109,9 +110,9 @@ describe('overload shedding at the connection cap', () => {
     assert.equal(shed.headers.connection, 'close');
     holders[0]!.destroy();
     assert.equal((await queued).status, 200);
-    await waitFor(async () => {
-      const text = (await request({ port: metricsPort }, '/metrics')).body;
-      return Number(/^tsunicorn_requests_shed_total (\d+)/m.exec(text)?.[1] ?? 0) >= 1;
-    }, 'the shed request counted in tsunicorn_requests_shed_total');
+    await waitFor(
+      async () => sum(await scrape(metricsPort), 'tsunicorn_requests_shed_total') >= 1,
+      'the shed request counted in tsunicorn_requests_shed_total',
+    );
   });
 });
