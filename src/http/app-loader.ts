@@ -216,7 +216,9 @@ export async function loadApp(spec: string, cwd: string): Promise<AppBinding> {
     if (tsExtensions.has(extname(file))) await enableTypeScript();
     ns = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException)?.code === 'EACCES') throw unreadable(file);
+    // Only the app file itself: an app that meets EACCES on another file as it loads keeps its stack.
+    const denied = err as NodeJS.ErrnoException;
+    if (denied?.code === 'EACCES' && denied.path === file) throw unreadable(file);
     throw new TsunicornError(
       'TSU_ERR_APP_LOAD',
       `App failed to load: importing ${file} threw:\n${(err as Error)?.stack ?? err}`,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdtempSync,
@@ -111,6 +112,27 @@ describe('process hygiene', () => {
         `App failed to load: ${app}: permission denied for user nobody \\(uid 65534\\); give it read access to the file and search \\(x\\) access to every directory above it, or choose a --user that has them\n`,
       ),
     );
+  });
+
+  test('-u: an app that meets a closed file as it loads fails with its own error, not as unreachable', async (t) => {
+    assert.equal(process.getuid?.(), 0, 'this test runs as root (as in CI)');
+    const open = mkdtempSync(join(tmpdir(), 'tsunicorn-open-'));
+    t.after(() => rmSync(open, { recursive: true, force: true }));
+    chmodSync(open, 0o755);
+    const secret = join(open, 'secret.txt');
+    writeFileSync(secret, 'root only\n', { mode: 0o600 });
+    const app = join(open, 'reads-secret.mjs');
+    writeFileSync(
+      app,
+      `import { readFileSync } from 'node:fs';\nreadFileSync(${JSON.stringify(secret)});\nexport default (req, res) => res.end();\n`,
+      { mode: 0o644 },
+    );
+    const server = new Server(['-w', '1', '-b', '127.0.0.1:0', '-u', 'nobody', '-g', 'nogroup', app]);
+    t.after(() => server.kill());
+    const { code } = await server.exited();
+    assert.notEqual(code, 0);
+    assert.match(server.log, new RegExp(`App failed to load: importing ${app} threw:\n.*EACCES.*${secret}`));
+    assert.doesNotMatch(server.log, /permission denied for user nobody/);
   });
 
   test('-u with an unknown user fails before binding', async () => {
