@@ -2,7 +2,7 @@
  * A fetch adapter loads undici only when the app first needs it (fast-response.ts, fetch-request.ts), on a
  * Node that defines undici's globals as lazy getters (Node 20). A Node that has them from the start (Node 26)
  * has nothing to defer: there the adapter probes undici at once. Each case runs in a fresh process, as what
- * counts is the first touch: the test process itself touched undici long ago.
+ * counts is the first touch, and a process has only one. Which cases apply is asked of a fresh process too.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
